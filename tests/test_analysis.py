@@ -126,24 +126,24 @@ def test_main_with_annotations_extra_defaulted_params_and_main_block(tmp_path: P
     assert result.notes == ()
 
 
-def test_main_roles_follow_parameter_positions(tmp_path: Path) -> None:
-    # The pipeline names must come first; the roles are read from main's own parameters,
-    # not from other variables that happen to share a name elsewhere in the file.
+def test_main_mode_ignores_module_level_names(tmp_path: Path) -> None:
+    # In main mode the dictionaries are main's parameters: a module-level variable that
+    # happens to be called input_paths (as in the usual __main__ block) is not read.
     result = analyze(
         tmp_path,
         """
-        def helper(input_paths):
-            return input_paths["from_unrelated_helper"]
-
         def main(input_paths, output_paths, environ_vars, job_args):
-            return input_paths["x"], output_paths["y"], helper({"a": 1})
+            return input_paths["x"], output_paths["y"]
+
+        if __name__ == "__main__":
+            input_paths = {"container": "/opt/ml/processing/input"}
+            print(input_paths["only_in_main_block"])
+            main(input_paths, {}, {}, None)
         """,
     )
-    assert names(result.inputs) == {"from_unrelated_helper": True, "x": True}
-    assert any(
-        "helper() takes input_paths but is not called from main() with it" in note
-        for note in result.notes
-    )
+    assert result.inputs == (NameUse("x", True, 2),)
+    assert result.outputs == (NameUse("y", True, 2),)
+    assert result.notes == ()
 
 
 def test_main_with_extra_parameter_without_default_is_noted(tmp_path: Path) -> None:
@@ -1003,9 +1003,9 @@ def test_realistic_fixture_script() -> None:
     assert result.mode == "main"
     assert result.defines_main and result.has_main_block
     assert names(result.inputs) == {"SIGNATURE": False, "DATA": True}
-    assert result.outputs == (NameUse("processed_data", True, 43),)
-    assert env(result)["LABEL_FIELD"] == EnvVarUse("LABEL_FIELD", False, False, None, 37)
-    assert env(result)["TRAIN_RATIO"] == EnvVarUse("TRAIN_RATIO", True, False, "0.7", 38)
+    assert result.outputs == (NameUse("processed_data", True, 42),)
+    assert env(result)["LABEL_FIELD"] == EnvVarUse("LABEL_FIELD", False, False, None, 36)
+    assert env(result)["TRAIN_RATIO"] == EnvVarUse("TRAIN_RATIO", True, False, "0.7", 37)
     assert result.job_args == ("job_type",)
     assert [f.dest for f in result.cli_flags] == ["job_type"]
     assert result.cli_flags[0].choices == ("training", "validation", "testing", "calibration")

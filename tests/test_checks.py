@@ -13,6 +13,7 @@ from rtf.checks import (
     OutputFolderError,
     OutputStats,
     changed_inputs,
+    check_output_dirs,
     check_output_safety,
     measure_output,
     prepare_output_dirs,
@@ -85,6 +86,18 @@ def test_non_empty_unmarked_folder_is_refused_and_nothing_changes(tmp_path: Path
     # Checked first, changed nothing: no folder made, no file removed.
     assert not missing.exists()
     assert listing(marked) == [MARKER_NAME, "old.csv"]
+    assert listing(foreign) == ["results.csv"]
+
+
+def test_check_output_dirs_refuses_like_prepare_but_touches_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "new_out"
+    marked = make_tree(tmp_path / "marked", {MARKER_NAME: "", "old.csv": "1"})
+    check_output_dirs([missing, marked])
+    assert not missing.exists()
+    assert listing(marked) == [MARKER_NAME, "old.csv"]
+    foreign = make_tree(tmp_path / "foreign", {"results.csv": "precious"})
+    with pytest.raises(OutputFolderError, match="not created by rtf"):
+        check_output_dirs([missing, foreign])
     assert listing(foreign) == ["results.csv"]
 
 

@@ -146,6 +146,45 @@ def test_main_mode_calls_main_with_paths_env_and_namespace(tmp_path: Path) -> No
     }
 
 
+def test_main_mode_logs_info_lines_unless_the_script_configured_logging(tmp_path: Path) -> None:
+    quiet = write_script(
+        tmp_path,
+        "quiet_logger.py",
+        """
+        import logging
+
+        logger = logging.getLogger("quiet_logger")
+
+
+        def main(input_paths, output_paths, environ_vars, job_args):
+            logger.info("rows read: %d", 12)
+            logger.debug("not shown at INFO")
+        """,
+    )
+    proc, result = launch(quiet, tmp_path)
+    assert result is not None and result["status"] == "ok"
+    assert "INFO quiet_logger: rows read: 12" in proc.stderr
+    assert "not shown" not in proc.stderr
+
+    own = write_script(
+        tmp_path,
+        "own_logging.py",
+        """
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format="OWN %(message)s")
+
+
+        def main(input_paths, output_paths, environ_vars, job_args):
+            logging.getLogger("own").info("hidden by the script's own level")
+            logging.getLogger("own").warning("kept")
+        """,
+    )
+    proc, result = launch(own, tmp_path)
+    assert result is not None and result["status"] == "ok"
+    assert proc.stderr.strip() == "OWN kept"
+
+
 def test_source_dir_is_importable_and_launcher_folder_is_not(tmp_path: Path) -> None:
     source = tmp_path / "src_pkg"
     write_script(source, "shared_util.py", "ANSWER = 42\n")

@@ -176,6 +176,23 @@ def _module_name(script_path: str) -> str:
     return stem if stem and stem not in sys.modules else f"_rtf_script_{stem}"
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _configure_logging() -> None:
+    """Send INFO and above to stderr (the step's log), unless the script set up logging itself.
+
+    In main mode a script's ``if __name__ == "__main__":`` block, where logging is usually
+    configured, does not run; without this its ``logger.info`` lines would be lost. A script
+    that configured the root logger at import time keeps its own set-up.
+    """
+    import logging
+
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+
+
 def _run_main(request: _Request) -> None:
     name = _module_name(request.script_path)
     spec = importlib.util.spec_from_file_location(name, request.script_path)
@@ -190,6 +207,7 @@ def _run_main(request: _Request) -> None:
             f"{os.path.basename(request.script_path)} defines no main() function; main mode "
             "calls main(input_paths=..., output_paths=..., environ_vars=..., job_args=...)"
         )
+    _configure_logging()
     entry(
         input_paths=dict(request.input_paths),
         output_paths=dict(request.output_paths),

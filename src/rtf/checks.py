@@ -85,6 +85,15 @@ def _empty(path: Path) -> None:
             entry.unlink()
 
 
+def check_output_dirs(paths: Iterable[Path]) -> None:
+    """Raise :class:`OutputFolderError` where :func:`prepare_output_dirs` would; touch nothing.
+
+    For ``--dry-run`` and for checks made before a run decides to start.
+    """
+    for path in dict.fromkeys(Path(p) for p in paths):
+        _plan(path)
+
+
 def prepare_output_dirs(paths: Iterable[Path]) -> None:
     """Make every output folder ready and empty, or change nothing and raise.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -35,7 +36,12 @@ def pipeline_paths(dag: Path | None, config: Path | None, spec: Path | None) -> 
             "dag" if not loaded.dag else "config",
             "the spec does not say which DAG and config it came from",
         )
-    return loaded.resolve(loaded.dag), loaded.resolve(loaded.config)
+    return _tidy(loaded.resolve(loaded.dag)), _tidy(loaded.resolve(loaded.config))
+
+
+def _tidy(path: Path) -> Path:
+    """``a/b/../c`` -> ``a/c``, lexically (the spec's folder is where its paths start)."""
+    return Path(os.path.normpath(path))
 
 
 def list_scripts_command(
@@ -49,18 +55,16 @@ def list_scripts_command(
         sys.stdout.write(json.dumps(discovery_json(discovery), indent=2) + "\n")
         return
     from rtf.render import make_console
-    from rtf.render.discovery import render_scripts_table, render_skip_details
+    from rtf.render.discovery import (
+        render_scripts_table,
+        render_skip_details,
+        render_summary,
+    )
 
     console = make_console()
     console.print(render_scripts_table(discovery))
-    if discovery.skipped:
-        console.print(render_skip_details(discovery), end="")
-    auto = sum(1 for s in discovery_json(discovery)["scripts"] if s["auto_configurable"])
-    console.print(
-        f"[success]{len(discovery.scripts)} scripts[/success] · {auto} auto-configured · "
-        f"[skipped]{len(discovery.skipped)} skipped[/skipped]. "
-        "Next: [info]rtf wizard DAG CONFIG[/info] to make a spec and run it."
-    )
+    console.print(render_skip_details(discovery), end="")
+    console.print(render_summary(discovery, dag_path, config_path))
 
 
 def inspect_command(script: Path, *, fmt: str) -> None:

@@ -47,18 +47,49 @@ def clean_value(value: Any) -> Any:
 def build_pipeline_config(data: Any, path: Path) -> PipelineConfig:
     """Validate a parsed config document into a :class:`PipelineConfig`."""
     if not isinstance(data, dict):
-        raise InputError.at(path, None, "expected a JSON object of step configs")
-    if "configuration" in data:
-        return _from_merged(data, path)
+        raise InputError.at(
+            path, None, f"expected a JSON object of step configs, found {_kind(data)}"
+        )
+    if _looks_like_dag(data):
+        raise InputError.at(
+            path,
+            None,
+            "this is a DAG file, not a pipeline config",
+            hint="give the DAG file first, then the pipeline config JSON",
+        )
+    config = _from_merged(data, path) if "configuration" in data else _from_flat(data, path)
+    if not config.steps:
+        raise InputError.at(
+            path,
+            None,
+            "no step configs found",
+            hint="a pipeline config is {STEP: {field: value}} or the merged "
+            "{configuration: {shared, specific}, metadata} form",
+        )
+    return config
+
+
+def _looks_like_dag(data: dict[str, Any]) -> bool:
+    body = data.get("dag", data)
+    return (
+        isinstance(body, dict)
+        and "configuration" not in data
+        and isinstance(body.get("edges", body.get("nodes")), list)
+    )
+
+
+def _from_flat(data: dict[str, Any], path: Path) -> PipelineConfig:
     steps: dict[str, StepConfig] = {}
     for name, fields in data.items():
-        if str(name).startswith("__") or name == "metadata":
+        if not isinstance(name, str):
+            raise InputError.at(path, str(name), "a step name must be a string")
+        if name.startswith("__") or name == "metadata":
             continue
         if not isinstance(fields, dict):
             raise InputError.at(
                 path,
                 name,
-                f"expected an object of fields for step {name!r}",
+                f"expected an object of fields for step {name!r}, found {_kind(fields)}",
                 hint="a pipeline config is {STEP: {field: value}} or the merged "
                 "{configuration: {shared, specific}, metadata} form",
             )
@@ -72,27 +103,30 @@ def _from_merged(data: dict[str, Any], path: Path) -> PipelineConfig:
         raise InputError.at(
             path, "configuration", "expected an object with 'shared' and 'specific'"
         )
-    shared = conf.get("shared") or {}
-    specific = conf.get("specific") or {}
-    for key, value in (("shared", shared), ("specific", specific)):
-        if not isinstance(value, dict):
-            raise InputError.at(path, f"configuration.{key}", "expected an object")
-    metadata = data.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise InputError.at(path, "metadata", "expected an object")
-    types = metadata.get("config_types") or {}
-    if not isinstance(types, dict):
-        raise InputError.at(path, "metadata.config_types", "expected an object of step -> class")
+    shared = _object_at(conf, "shared", path, "configuration.shared")
+    specific = _object_at(conf, "specific", path, "configuration.specific")
+    metadata = _object_at(data, "metadata", path, "metadata")
+    types = _object_at(metadata, "config_types", path, "metadata.config_types")
+    for name, cls in types.items():
+        if cls is not None and not isinstance(cls, str):
+            raise InputError.at(
+                path, f"metadata.config_types.{name}", "expected the name of a config class"
+            )
     # Older merged files keep processing fields apart; they apply to the steps listed there.
-    raw_processing = conf.get("processing")
-    processing: dict[str, Any] = raw_processing if isinstance(raw_processing, dict) else {}
-    proc_shared = processing.get("processing_shared") or {}
-    proc_specific = processing.get("processing_specific") or {}
+    processing = _object_at(conf, "processing", path, "configuration.processing")
+    proc_shared = _object_at(
+        processing, "processing_shared", path, "configuration.processing.processing_shared"
+    )
+    proc_specific = _object_at(
+        processing, "processing_specific", path, "configuration.processing.processing_specific"
+    )
     base = clean_value(shared)
     names = list(dict.fromkeys([*types, *specific, *proc_specific]))
     steps: dict[str, StepConfig] = {}
     for name in names:
-        if str(name).startswith("__"):
+        if not isinstance(name, str):
+            raise InputError.at(path, str(name), "a step name must be a string")
+        if name.startswith("__"):
             continue
         own = specific.get(name, {})
         if not isinstance(own, dict):
@@ -100,15 +134,46 @@ def _from_merged(data: dict[str, Any], path: Path) -> PipelineConfig:
                 path, f"configuration.specific.{name}", "expected an object of fields"
             )
         fields = dict(base)
-        if name in proc_specific and isinstance(proc_specific[name], dict):
-            fields.update(clean_value(proc_shared) if isinstance(proc_shared, dict) else {})
-            fields.update(clean_value(proc_specific[name]))
+        if name in proc_specific:
+            own_proc = proc_specific[name]
+            if not isinstance(own_proc, dict):
+                raise InputError.at(
+                    path,
+                    f"configuration.processing.processing_specific.{name}",
+                    "expected an object of fields",
+                )
+            fields.update(clean_value(proc_shared))
+            fields.update(clean_value(own_proc))
         fields.update(clean_value(own))
         cls = types.get(name)
         steps[name] = StepConfig(
             name, _class_of(own, cls if isinstance(cls, str) else None), fields
         )
     return PipelineConfig(path, steps)
+
+
+def _object_at(parent: Mapping[str, Any], key: str, path: Path, place: str) -> dict[str, Any]:
+    """``parent[key]`` as an object; absent or null is empty, anything else is an error."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError.at(path, place, f"expected an object, found {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "nothing" if value is None else type(value).__name__
 
 
 def _class_of(fields: Mapping[str, Any], declared: str | None) -> str | None:

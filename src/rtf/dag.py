@@ -80,6 +80,10 @@ class Dag:
         return sorted(found, key=order.__getitem__)
 
 
+#: Keys a DAG mapping may hold; an unknown key that looks like a typo of one is an error.
+_DAG_KEYS = frozenset({"name", "nodes", "edges"})
+
+
 def closest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like ``name`` (case-insensitive), if any is close enough."""
     pool = list(candidates)
@@ -118,8 +122,17 @@ def build_dag(data: Any, source: Path | None = None) -> Dag:
         )
     if name is not None and not isinstance(name, str):
         raise fail([*prefix, "name"], f"expected a string, found {_kind(name)}")
+    for key in body:
+        if key in _DAG_KEYS or not isinstance(key, str):
+            continue
+        near = closest(key, ("nodes", "edges"))
+        if near is not None and near not in body:
+            raise fail([*prefix, key], f"unknown key {key!r}", hint=f"did you mean {near!r}?")
     if "edges" not in body and "nodes" not in body:
-        raise fail(prefix, "no 'nodes' or 'edges' found")
+        hint = None
+        if "configuration" in data:
+            hint = "this looks like a pipeline config: give the DAG file first, then the config"
+        raise fail(prefix, "no 'nodes' or 'edges' found", hint=hint)
 
     raw_nodes = body.get("nodes")
     declared: list[str] = []
@@ -151,9 +164,12 @@ def build_dag(data: Any, source: Path | None = None) -> Dag:
     for i, edge in enumerate(raw_edges):
         at: list[str | int] = [*prefix, "edges", i]
         src, dst = _edge_ends(edge, lambda problem, _at=at: fail(_at, problem))
-        for end in (src, dst):
+        ends: tuple[str | int, str | int] = (
+            _mapping_keys(edge) if isinstance(edge, dict) else (0, 1)
+        )
+        for end, part in zip((src, dst), ends, strict=True):
             if raw_nodes is not None and end not in known:
-                raise fail(at, f"unknown node {end!r}", hint=_did_you_mean(end, declared))
+                raise fail([*at, part], f"unknown node {end!r}", hint=_did_you_mean(end, declared))
             if raw_nodes is None and end not in known:
                 known.add(end)
                 implicit.append(end)
@@ -164,6 +180,8 @@ def build_dag(data: Any, source: Path | None = None) -> Dag:
         edges.append((src, dst))
 
     nodes = tuple(declared if raw_nodes is not None else implicit)
+    if not nodes:
+        raise fail(prefix, "the DAG has no nodes")
     parents: dict[str, list[str]] = {n: [] for n in nodes}
     children: dict[str, list[str]] = {n: [] for n in nodes}
     for src, dst in edges:
@@ -195,10 +213,14 @@ def _edge_ends(edge: Any, fail: Any) -> tuple[str, str]:
             raise fail(f"an edge is a pair [from, to], found {len(edge)} items")
         src, dst = edge
     elif isinstance(edge, dict):
-        keys = ("from", "to") if "from" in edge or "to" in edge else ("source", "target")
+        keys = _mapping_keys(edge)
         missing = [k for k in keys if k not in edge]
         if missing:
-            raise fail(f"an edge mapping needs 'from' and 'to' (missing {', '.join(missing)})")
+            found = ", ".join(repr(k) for k in edge) or "no keys"
+            raise fail(
+                f"an edge mapping needs 'from' and 'to' (missing {', '.join(missing)}; "
+                f"found {found})"
+            )
         extra = sorted(set(edge) - set(keys))
         if extra:
             raise fail(f"unknown key {extra[0]!r} in edge (expected 'from' and 'to')")
@@ -209,6 +231,13 @@ def _edge_ends(edge: Any, fail: Any) -> tuple[str, str]:
         if not isinstance(end, str) or not end.strip():
             raise fail(f"expected a node name, found {_kind(end)}")
     return src, dst
+
+
+def _mapping_keys(edge: Mapping[Any, Any]) -> tuple[str, str]:
+    """The keys naming an edge's ends: ``from``/``to``, or ``source``/``target``."""
+    if "from" not in edge and "to" not in edge and ("source" in edge or "target" in edge):
+        return ("source", "target")
+    return ("from", "to")
 
 
 def _find_cycle(dag: Dag) -> list[str]:

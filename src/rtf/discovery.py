@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from rtf.config import PipelineConfig, StepConfig
@@ -111,15 +111,18 @@ def resolve_config(node: str, dag: Dag, config: PipelineConfig) -> StepConfig | 
     steps = config.steps
     if node in steps:
         return steps[node]
-    lowered = [name for name in steps if name.lower() == node.lower()]
+    # A config named exactly after another node is that node's config, never this one's.
+    others = set(dag.nodes) - {node}
+    lowered = [n for n in steps if n.lower() == node.lower() and n not in others]
     if len(lowered) == 1:
         return steps[lowered[0]]
     if len(lowered) > 1:
         raise _two_candidates(config, node, lowered)
-    taken = set(dag.nodes)
+    # A config whose name matches a DAG node (in any case) belongs to that node.
+    taken = {n.lower() for n in dag.nodes}
     by_class: list[str] = []
     for name, step in steps.items():
-        if name in taken or step.class_name is None or step.job_type is None:
+        if name.lower() in taken or step.class_name is None or step.job_type is None:
             continue
         base = step.class_name.removesuffix("Config")
         if f"{base}_{step.job_type}".lower() == node.lower():
@@ -148,12 +151,47 @@ def first_field(fields: Mapping[str, Any], names: Iterable[str]) -> tuple[str, s
     return None
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, where a folder we may not enter counts as "not there"."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _foreign_parts(path: str) -> tuple[str, ...] | None:
+    """The parts below the anchor of an absolute path (POSIX, ``C:\\...`` or ``~/...``).
+
+    Configs are often written on another machine, so such a path may not exist here; its
+    tails (``dockers/xgboost_atoz`` of ``/home/someone/proj/dockers/xgboost_atoz``) may.
+    """
+    if len(path) > 2 and path[0].isalpha() and path[1] == ":" and path[2] in "\\/":
+        return PureWindowsPath(path).parts[1:]
+    pure = PurePath(path)
+    if pure.is_absolute():
+        return pure.parts[1:]
+    if pure.parts and pure.parts[0].startswith("~"):
+        return pure.parts[1:]
+    return None
+
+
+def _tails(parts: Sequence[str]) -> list[str]:
+    """Trailing sub-paths, longest (most specific) first: a/b/c -> a/b/c, b/c, c."""
+    return [str(PurePath(*parts[i:])) for i in range(len(parts))]
+
+
+def _ends_with(path: Path, parts: Sequence[str]) -> bool:
+    tail = tuple(parts)
+    return len(path.parts) >= len(tail) and path.parts[len(path.parts) - len(tail) :] == tail
+
+
 class FileFinder:
     """Finds script files under search roots, with one file-name index per source root."""
 
     def __init__(self, config_path: Path, source_roots: Sequence[Path], cwd: Path) -> None:
         self.source_roots = [r.resolve() for r in source_roots]
         config_dir = config_path.resolve().parent
+        self.config_dir = config_dir
         roots = [*self.source_roots, config_dir, *config_dir.parents, cwd.resolve()]
         self.roots = list(dict.fromkeys(roots))
         self._index: dict[Path, dict[str, list[Path]]] = {}
@@ -163,37 +201,45 @@ class FileFinder:
     ) -> tuple[Path | None, list[str], list[Path]]:
         """Return (path or None, places tried, ambiguous candidates)."""
         tried: list[str] = []
-        ep = Path(entry_point)
-        if ep.is_absolute():
-            tried.append(str(ep))
-            if ep.is_file():
-                return ep, tried, []
-        rel_ep = Path(*ep.parts[1:]) if ep.is_absolute() else ep
+
+        def hit(cand: Path) -> bool:
+            tried.append(str(cand))
+            return _is_file(cand)
+
+        foreign = _foreign_parts(entry_point)
+        if foreign is not None:
+            ep = Path(entry_point).expanduser()
+            if hit(ep):
+                return ep.resolve(), tried, []
+            # From another machine: the file name under a source folder, or a tail of the path.
+            in_source_dir = Path(foreign[-1]) if foreign else ep
+            alone = [Path(t) for t in _tails(foreign)]
+        else:
+            in_source_dir = Path(entry_point)
+            alone = [in_source_dir]
         for sd in _source_dir_candidates(source_dirs):
-            sd_path = Path(sd)
+            sd_path = Path(sd).expanduser()
             if sd_path.is_absolute():
-                cand = sd_path / rel_ep
-                tried.append(str(cand))
-                if cand.is_file():
-                    return cand, tried, []
+                if hit(sd_path / in_source_dir):
+                    return (sd_path / in_source_dir).resolve(), tried, []
                 continue
             for root in self.roots:
-                cand = root / sd_path / rel_ep
-                tried.append(str(cand))
-                if cand.is_file():
-                    return cand.resolve(), tried, []
-        for root in self.roots:
-            cand = root / rel_ep
-            tried.append(str(cand))
-            if cand.is_file():
-                return cand.resolve(), tried, []
+                if hit(root / sd_path / in_source_dir):
+                    return (root / sd_path / in_source_dir).resolve(), tried, []
+        for rel in alone:
+            for root in self.roots:
+                if hit(root / rel):
+                    return (root / rel).resolve(), tried, []
+        name = in_source_dir.name
         matches: list[Path] = []
         for root in self.source_roots:
-            tried.append(f"{root}/**/{ep.name}")
-            matches.extend(self._index_of(root).get(ep.name, []))
-        matches = list(dict.fromkeys(matches))
+            tried.append(f"{root}/**/{name}")
+            matches.extend(self._index_of(root).get(name, []))
+        matches = _narrow(list(dict.fromkeys(matches)), in_source_dir, source_dirs)
         if len(matches) == 1:
-            return matches[0], tried, []
+            return matches[0].resolve(), tried, []
+        # Still ambiguous: the user picks; the file nearest the config is offered first.
+        matches.sort(key=lambda m: (-_shared_parts(m, self.config_dir), str(m)))
         return None, tried, matches
 
     def _index_of(self, root: Path) -> dict[str, list[Path]]:
@@ -203,7 +249,7 @@ class FileFinder:
                 dirnames[:] = sorted(
                     d
                     for d in dirnames
-                    if d not in SKIP_DIRS and not (Path(dirpath) / d / "pyvenv.cfg").exists()
+                    if d not in SKIP_DIRS and not _is_file(Path(dirpath) / d / "pyvenv.cfg")
                 )
                 for name in filenames:
                     if name.endswith(".py"):
@@ -212,13 +258,47 @@ class FileFinder:
         return self._index[root]
 
 
+def _shared_parts(path: Path, other: Path) -> int:
+    """How many leading path parts ``path`` and ``other`` have in common."""
+    count = 0
+    for a, b in zip(path.parts, other.parts, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
+def _narrow(matches: list[Path], entry_point: Path, source_dirs: Sequence[str]) -> list[Path]:
+    """Of several files with the entry point's name, those that fit the config best.
+
+    First the ones ending in the entry point as written (``scripts/x.py``), then the ones
+    inside a folder ending like a source folder of the config (``dockers/xgboost_atoz``).
+    A narrowing that would leave nothing is not applied.
+    """
+    if len(matches) < 2:
+        return matches
+    ep_parts = entry_point.parts
+    fitting = [m for m in matches if _ends_with(m, ep_parts)] or matches
+    if len(fitting) < 2:
+        return fitting
+    for sd in _source_dir_candidates(source_dirs):
+        sd_parts = PurePath(sd).parts
+        if not sd_parts or PurePath(sd).is_absolute() or sd_parts[0].startswith("~"):
+            continue
+        inside = [m for m in fitting if _ends_with(m, (*sd_parts, *ep_parts))]
+        if inside:
+            return inside
+    return fitting
+
+
 def _source_dir_candidates(source_dirs: Sequence[str]) -> list[str]:
-    """Source folders to try: as written, then the tails of absolute ones from another machine."""
+    """Source folders to try: as written, then the tails of absolute ones from another
+    machine, longest (most specific) first."""
     out: list[str] = list(source_dirs)
     for sd in source_dirs:
-        parts = PurePath(sd).parts
-        if PurePath(sd).is_absolute() and len(parts) > 2:
-            out.extend(str(PurePath(*parts[i:])) for i in range(len(parts) - 1, 0, -1))
+        parts = _foreign_parts(sd)
+        if parts:
+            out.extend(_tails(parts))
     return list(dict.fromkeys(out))
 
 
@@ -262,12 +342,17 @@ def find_scripts(
         entry_field, entry_point = entry
         sd_fields = [v for _, v in _all_fields(step.fields, SOURCE_DIR_FIELDS)]
         primary = sd_fields[0] if sd_fields else None
-        path, tried, candidates = finder.find(entry_point, sd_fields)
+        path, tried, candidates = finder.find(entry_point, _with_project_root(step, sd_fields))
         analysis = analyze_script(path, cache_dir=cache_dir) if path is not None else None
         if entry_field == "inference_entry_point" and (
             analysis is None or not analysis.defines_main
         ):
-            where = f"{path}" if path is not None else f"{entry_point} (file not found)"
+            if path is not None:
+                where = str(path)
+            elif candidates:
+                where = f"{entry_point} ({len(candidates)} files of that name, none chosen)"
+            else:
+                where = f"{entry_point} (file not found)"
             skipped[node] = SkippedNode(
                 node,
                 "inference_handler",
@@ -289,11 +374,13 @@ def find_scripts(
         if path is None:
             if candidates:
                 info.problems.append(
-                    f"{len(candidates)} files named {Path(entry_point).name} "
-                    "under the source roots: " + ", ".join(str(c) for c in candidates)
+                    f"{len(candidates)} files named {PurePath(entry_point).name} "
+                    "under the source roots: "
+                    + ", ".join(str(c) for c in candidates)
+                    + "; pass the --source-root that holds the right one"
                 )
             else:
-                info.problems.append(f"script file {entry_point} not found")
+                info.problems.append(_not_found(entry_point, sd_fields, tried, finder))
         elif analysis is not None:
             info.problems.extend(analysis.problems)
         scripts[node] = info
@@ -302,6 +389,40 @@ def find_scripts(
 
     prefill_all(discovery)
     return discovery
+
+
+def _not_found(
+    entry_point: str, source_dirs: Sequence[str], tried: Sequence[str], finder: FileFinder
+) -> str:
+    """One line saying where a script file was looked for (the full list is in ``tried``)."""
+    where = ", ".join(str(r) for r in finder.roots[:4])
+    if len(finder.roots) > 4:
+        where += f" and {len(finder.roots) - 4} more"
+    dirs = f" with source folder {', '.join(source_dirs)}" if source_dirs else ""
+    text = f"script file {entry_point} not found: tried {len(tried)} places{dirs} under {where}"
+    if finder.source_roots:
+        return text + ", and by name under each --source-root"
+    return (
+        text + "; pass --source-root DIR (a folder holding the scripts, e.g. "
+        f"--source-root {finder.config_dir.parent}) to search it by file name"
+    )
+
+
+def _with_project_root(step: StepConfig, source_dirs: list[str]) -> list[str]:
+    """Source folders, then each relative one under the config's ``project_root_folder``.
+
+    Newer configs write source folders relative to a project folder they name; a
+    ``--source-root`` above that folder then still finds ``<project>/<source dir>``.
+    """
+    project = step.fields.get("project_root_folder")
+    if not isinstance(project, str) or not project.strip() or _foreign_parts(project):
+        return source_dirs
+    inside = [
+        str(PurePath(project.strip(), sd))
+        for sd in source_dirs
+        if _foreign_parts(sd) is None and PurePath(sd).parts[:1] != PurePath(project).parts[:1]
+    ]
+    return list(dict.fromkeys([*source_dirs, *inside]))
 
 
 def _all_fields(fields: Mapping[str, Any], names: Iterable[str]) -> list[tuple[str, str]]:

@@ -267,6 +267,9 @@ class LocalExecutor:
     """How long to wait for the end of the output once the step's processes are gone; only a
     process that escaped the group (a daemon in a session of its own) can hold it longer."""
 
+    fine_poll_s: float = 0.005
+    fine_poll_for_s: float = 1.0
+
     def __init__(self, launcher: Path | None = None, poll_s: float = 0.05) -> None:
         self.launcher = launcher if launcher is not None else launcher_path()
         self.poll_s = poll_s
@@ -356,7 +359,9 @@ class LocalExecutor:
                 self._end_group(proc.pid, request.grace_s)
                 return "timed_out"
             cancel.wait(delay)
-            delay = min(delay * 2, self.poll_s)
+            # Short scripts are common: poll finely for their first second, then every poll_s.
+            fine = time.monotonic() - started < self.fine_poll_for_s
+            delay = min(delay * 2, min(self.fine_poll_s, self.poll_s) if fine else self.poll_s)
         return "exited"
 
     def _end_group(self, pid: int, grace_s: float) -> None:

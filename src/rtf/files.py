@@ -35,8 +35,12 @@ def read_text(path: Path, what: str = "file") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise InputError.at(
-            path, f"{line}", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            path,
+            f"{line}:{column}",
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            hint="save the file as UTF-8",
         ) from None
 
 
@@ -46,18 +50,58 @@ def parse_json(text: str, path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError.at(path, f"{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError.at(path, None, "invalid JSON: nested too deeply") from None
+
+
+_LOADER: Any = None
+
+
+def _safe_loader() -> Any:
+    """PyYAML's safe loader, made strict about a key given twice in one mapping.
+
+    Built on first use so that importing this module does not import PyYAML.
+    """
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        merge_tag = "tag:yaml.org,2002:merge"
+
+        class StrictSafeLoader(yaml.SafeLoader):
+            def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+                if isinstance(node, yaml.MappingNode):
+                    seen: dict[Any, int] = {}
+                    for key_node, _ in node.value:
+                        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == merge_tag:
+                            continue
+                        key = self.construct_object(key_node)
+                        line = key_node.start_mark.line + 1
+                        if key in seen:
+                            raise yaml.constructor.ConstructorError(
+                                "while constructing a mapping",
+                                node.start_mark,
+                                f"duplicate key {key!r} (first at line {seen[key]})",
+                                key_node.start_mark,
+                            )
+                        seen[key] = line
+                return super().construct_mapping(node, deep=deep)
+
+        _LOADER = StrictSafeLoader
+    return _LOADER
 
 
 def parse_yaml(text: str, path: Path) -> Any:
-    """Parse YAML with the safe loader; errors and Python-object tags name ``file:line:column``."""
+    """Parse YAML with a safe loader; errors, Python-object tags and duplicate keys name
+    ``file:line:column``. Nothing in the text is ever executed or imported."""
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_safe_loader())  # a SafeLoader subclass: plain data only
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         place = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = " ".join((exc.problem or exc.context or "invalid YAML").split())
         if "could not determine a constructor" in problem:
             problem = (
                 "YAML tag not allowed (rtf reads plain data only): "
@@ -65,7 +109,9 @@ def parse_yaml(text: str, path: Path) -> Any:
             )
         raise InputError.at(path, place, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
-        raise InputError.at(path, None, f"invalid YAML: {exc}") from None
+        raise InputError.at(path, None, f"invalid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise InputError.at(path, None, "invalid YAML: nested too deeply") from None
 
 
 def load_data_file(path: Path, what: str = "file") -> Any:
@@ -78,7 +124,7 @@ def load_data_file(path: Path, what: str = "file") -> Any:
         return parse_yaml(text, path)
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return parse_yaml(text, path)
 
 

@@ -126,12 +126,10 @@ def prefill_env(info: ScriptInfo) -> tuple[dict[str, Value], list[str]]:
     open_: list[str] = []
 
     def from_config(name: str) -> Value | None:
-        key = lowered.get(name.lower())
-        if key is None and name in ENV_ALIASES:
-            key = ENV_ALIASES[name] if ENV_ALIASES[name] in fields else None
-        if key is None or fields[key] is None:
-            return None
-        return Value(as_env_string(fields[key]), f"config:{key}")
+        for key in (lowered.get(name.lower()), ENV_ALIASES.get(name.upper())):
+            if key is not None and fields.get(key) is not None:
+                return Value(as_env_string(fields[key]), f"config:{key}")
+        return None
 
     uses = info.analysis.environ_vars if info.analysis is not None else ()
     for use in uses:
@@ -208,7 +206,10 @@ def wire_inputs(
             wiring[name] = None
             if match:
                 options[name] = match
+    # The only output left feeds the only input left; a required input goes before optional ones.
     open_names = [n for n, w in wiring.items() if w is None and n not in options]
+    required = {u.name for u in inputs if u.required}
+    open_names = [n for n in open_names if n in required] or open_names
     used = {w for w in wiring.values() if w is not None}
     unused = [w for w in offered if w not in used]
     if len(open_names) == 1 and len(unused) == 1:
