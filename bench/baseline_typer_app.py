@@ -40,7 +40,7 @@ def count(
 ) -> None:
     """Count the lines of a [italic]file[/italic], up to a limit."""
     with path.open(encoding="utf-8") as handle:
-        total = sum(1 for _, _ in zip(range(limit), handle))
+        total = sum(1 for _, _ in zip(range(limit), handle, strict=False))
     typer.echo(str(total))
 
 

@@ -4,7 +4,7 @@ Usage::
 
     python bench/run.py                   # everything (a few minutes on 2 cores)
     python bench/run.py --quick           # fewer repeats, smaller inputs (a smoke run)
-    python bench/run.py --only startup    # one group (repeatable: startup, discovery, run, parallel)
+    python bench/run.py --only startup    # one group; repeatable: startup discovery run parallel
     python bench/run.py --strict          # exit 1 when a target is missed
     python bench/run.py --json out.json   # also write every sample
 
@@ -21,6 +21,8 @@ discovery baseline, in its own process).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import importlib.util
 import json
 import os
@@ -44,7 +46,7 @@ PYTHON = sys.executable
 GROUPS = ("startup", "discovery", "run", "parallel")
 HEAVY_MODULES = ("questionary", "prompt_toolkit", "rtf.runner", "rtf.executor", "pydantic")
 #: Bump when the generated inputs change shape, so old ones are regenerated.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 CHILD_TIMEOUT_S = 600.0
 
 
@@ -59,57 +61,49 @@ class BenchError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    """How much to measure: the full run or the quick (smoke) run."""
+    """How much to measure (the full run or the quick one) and where inputs are generated."""
 
     quick: bool
+    work: Path
     startup_repeats: int
     heavy_repeats: int
     discovery_nodes: int
-    scale_sizes: tuple[int, ...]
     chain_steps: int
     parallel_scripts: int
     parallel_seconds: float
     serial_repeats: int
 
+    @property
+    def scale_sizes(self) -> tuple[int, int, int]:
+        """Pipelines without script files: the discovery size, three and ten times it."""
+        n = self.discovery_nodes
+        return (n, 3 * n, 10 * n)
+
     @classmethod
-    def make(cls, quick: bool, repeats: int | None) -> Settings:
-        if quick:
-            base = cls(
-                quick=True,
-                startup_repeats=3,
-                heavy_repeats=1,
-                discovery_nodes=40,
-                scale_sizes=(100, 300, 1000),
-                chain_steps=5,
-                parallel_scripts=4,
-                parallel_seconds=0.5,
-                serial_repeats=1,
-            )
-        else:
-            base = cls(
-                quick=False,
-                startup_repeats=15,
-                heavy_repeats=5,
-                discovery_nodes=1000,
-                scale_sizes=(1000, 3000, 10000),
-                chain_steps=50,
-                parallel_scripts=8,
-                parallel_seconds=1.0,
-                serial_repeats=2,
-            )
-        if repeats is None:
-            return base
-        return cls(
-            quick=base.quick,
-            startup_repeats=repeats,
-            heavy_repeats=repeats,
-            discovery_nodes=base.discovery_nodes,
-            scale_sizes=base.scale_sizes,
-            chain_steps=base.chain_steps,
-            parallel_scripts=base.parallel_scripts,
-            parallel_seconds=base.parallel_seconds,
-            serial_repeats=min(repeats, base.serial_repeats),
+    def make(
+        cls, quick: bool, *, repeats: int | None, nodes: int | None, work: Path | None
+    ) -> Settings:
+        settings = cls(
+            quick=quick,
+            work=(work or GENERATED).resolve(),
+            startup_repeats=3 if quick else 15,
+            heavy_repeats=1 if quick else 5,
+            discovery_nodes=40 if quick else 1000,
+            chain_steps=5 if quick else 50,
+            parallel_scripts=4 if quick else 8,
+            parallel_seconds=0.5 if quick else 1.0,
+            serial_repeats=1 if quick else 2,
         )
+        if repeats is not None:
+            settings = dataclasses.replace(
+                settings,
+                startup_repeats=repeats,
+                heavy_repeats=repeats,
+                serial_repeats=min(repeats, settings.serial_repeats),
+            )
+        if nodes is not None:
+            settings = dataclasses.replace(settings, discovery_nodes=nodes)
+        return settings
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,9 +113,14 @@ class Settings:
 
 @dataclass(frozen=True)
 class Sample:
-    """One run of a child process: wall time, its own peak memory, how it ended."""
+    """One run of a child process: wall time, CPU time, its own peak memory, how it ended.
+
+    The CPU time (user + system, the child's and its waited-for children's) hardly changes
+    when other work slows the machine down, so it tells noise from a real difference.
+    """
 
     wall_s: float
+    cpu_s: float
     maxrss_kb: int
     returncode: int
     stdout: str
@@ -165,6 +164,7 @@ def run_child(
         err.seek(0)
         sample = Sample(
             wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
             maxrss_kb=int(usage.ru_maxrss),
             returncode=proc.returncode,
             stdout=out.read().decode("utf-8", "replace"),
@@ -211,6 +211,10 @@ def median_wall(samples: Sequence[Sample]) -> float:
     return statistics.median(s.wall_s for s in samples)
 
 
+def median_cpu(samples: Sequence[Sample]) -> float:
+    return statistics.median(s.cpu_s for s in samples)
+
+
 def median_rss_mb(samples: Sequence[Sample]) -> float:
     return statistics.median(s.maxrss_kb for s in samples) / 1024
 
@@ -232,6 +236,7 @@ class Row:
     target: str
     ok: bool | None  # None: reported, no target
     data: dict[str, Any] = field(default_factory=dict)
+    cpu_ratio: float | None = None
 
     @property
     def result(self) -> str:
@@ -253,6 +258,7 @@ def ratio_row(
     """A time row: rtf median against baseline median, with an optional ratio limit."""
     rtf_med, base_med = median_wall(rtf_s), median_wall(base_s)
     ratio = rtf_med / base_med
+    base_cpu = median_cpu(base_s)
     return Row(
         group,
         measure,
@@ -266,21 +272,32 @@ def ratio_row(
             "baseline_s": [s.wall_s for s in base_s],
             "rtf_median_s": rtf_med,
             "baseline_median_s": base_med,
+            "rtf_cpu_s": [s.cpu_s for s in rtf_s],
+            "baseline_cpu_s": [s.cpu_s for s in base_s],
             **data,
         },
+        median_cpu(rtf_s) / base_cpu if base_cpu > 0 else None,
     )
 
 
 def print_table(rows: Sequence[Row]) -> None:
-    header = ("measure", "rtf (median)", "baseline (median)", "ratio", "target", "result")
+    header = ("measure", "rtf (median)", "baseline (median)", "ratio", "target", "result", "cpu")
     lines = [
-        (r.measure, r.rtf, r.baseline, f"{r.ratio:.2f}×" if r.ratio else "-", r.target, r.result)
+        (
+            r.measure,
+            r.rtf,
+            r.baseline,
+            f"{r.ratio:.2f}×" if r.ratio else "-",
+            r.target,
+            r.result,
+            f"{r.cpu_ratio:.2f}×" if r.cpu_ratio else "-",
+        )
         for r in rows
     ]
     widths = [max(len(str(x[i])) for x in [header, *lines]) for i in range(len(header))]
 
     def show(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
     print(show(header))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -543,7 +560,9 @@ def list_input_files_{k}(folder: str, suffixes: tuple[str, ...] = SUPPORTED_SUFF
     return found
 ''',
     "clean": '''
-def clean_rows_{k}(rows: list[dict[str, Any]], label: str, limit: float = {num}) -> list[dict[str, Any]]:
+def clean_rows_{k}(
+    rows: list[dict[str, Any]], label: str, limit: float = {num}
+) -> list[dict[str, Any]]:
     """Drop rows without a label and clip numbers above ``limit``."""
     cleaned = []
     dropped = 0
@@ -683,7 +702,8 @@ if __name__ == "__main__":
         "TRAIN_RATIO": os.environ.get("TRAIN_RATIO", "0.7"),
     }}
     try:
-        main({{"{inp}": CONTAINER_PATHS["INPUT"]}}, {{"{out}": CONTAINER_PATHS["OUTPUT"]}}, environ, args)
+        inputs = {{"{inp}": CONTAINER_PATHS["INPUT"]}}
+        main(inputs, {{"{out}": CONTAINER_PATHS["OUTPUT"]}}, environ, args)
     except Exception:
         logger.exception("{name} failed")
         sys.exit(1)
@@ -758,8 +778,8 @@ def check_listing(sample: Sample, size: int, with_scripts: bool) -> None:
 
 def bench_discovery(settings: Settings, notes: list[str]) -> list[Row]:
     size = settings.discovery_nodes
-    folder = GENERATED / f"pipeline_{size}"
-    say(f"discovery: generating {size} nodes under {folder.relative_to(HERE.parent)} …")
+    folder = settings.work / f"pipeline_{size}"
+    say(f"discovery: generating {size} nodes under {folder} …")
     dag, config = write_pipeline(folder, size, with_scripts=True)
     script_files = sorted((folder / "scripts").glob("*.py"))
     total_lines = sum(p.read_bytes().count(b"\n") for p in script_files)
@@ -768,7 +788,7 @@ def bench_discovery(settings: Settings, notes: list[str]) -> list[Row]:
         f"({total_lines // max(len(script_files), 1)} per script on average)"
     )
     rtf = [*rtf_command(), "list-scripts", str(dag), str(config), "--format", "json"]
-    caches = GENERATED / "caches"
+    caches = settings.work / "caches"
     warm_cache = caches / f"warm_{size}"
     shutil.rmtree(warm_cache, ignore_errors=True)
 
@@ -842,18 +862,15 @@ def bench_scaling(settings: Settings, notes: list[str]) -> list[Row]:
     points: list[tuple[int, float, float]] = []
     env = child_env(RTF_NO_CACHE="1")
     for size in sizes:
-        folder = GENERATED / f"scale_{size}"
+        folder = settings.work / f"scale_{size}"
         dag, config = write_pipeline(folder, size, with_scripts=False)
         rtf = [*rtf_command(), "list-scripts", str(dag), str(config), "--format", "json"]
         check_listing(run_child(rtf, env=env, cwd=folder, capture=True), size, False)
+        baseline = [PYTHON, "-c", _BASELINE_DISCOVERY, str(dag), str(config)]
         samples = side_by_side(
             {
-                "rtf": lambda rtf=rtf, folder=folder: run_child(
-                    rtf, env=env, cwd=folder, capture=True
-                ),
-                "baseline": lambda dag=dag, config=config: run_child(
-                    [PYTHON, "-c", _BASELINE_DISCOVERY, str(dag), str(config)], env=env
-                ),
+                "rtf": functools.partial(run_child, rtf, env=env, cwd=folder, capture=True),
+                "baseline": functools.partial(run_child, baseline, env=env),
             },
             settings.heavy_repeats,
         )
@@ -961,7 +978,7 @@ def check_passed(workspace: Path, count: int) -> None:
 
 def bench_run(settings: Settings, notes: list[str]) -> list[Row]:
     steps = settings.chain_steps
-    folder = GENERATED / "run_chain"
+    folder = settings.work / "run_chain"
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "scripts").mkdir(parents=True)
     spec_steps: dict[str, dict[str, Any]] = {}
@@ -987,10 +1004,15 @@ def bench_run(settings: Settings, notes: list[str]) -> list[Row]:
 
     def bare() -> Sample:
         start = time.perf_counter()
-        rss = 0
-        for _ in range(steps):
-            rss = max(rss, run_child([PYTHON, str(noop)], env=env, cwd=folder).maxrss_kb)
-        return Sample(time.perf_counter() - start, rss, 0, "", "")
+        runs = [run_child([PYTHON, str(noop)], env=env, cwd=folder) for _ in range(steps)]
+        return Sample(
+            time.perf_counter() - start,
+            sum(r.cpu_s for r in runs),
+            max(r.maxrss_kb for r in runs),
+            0,
+            "",
+            "",
+        )
 
     rtf_run()
     check_passed(workspace, steps)
@@ -1038,7 +1060,7 @@ def bench_run(settings: Settings, notes: list[str]) -> list[Row]:
 
 def bench_parallel(settings: Settings, notes: list[str]) -> list[Row]:
     count, seconds = settings.parallel_scripts, settings.parallel_seconds
-    folder = GENERATED / "run_parallel"
+    folder = settings.work / "run_parallel"
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "scripts").mkdir(parents=True)
     (folder / "scripts" / "sleeper.py").write_text(
@@ -1126,6 +1148,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"Run only this group (repeatable): {', '.join(GROUPS)}.",
     )
     parser.add_argument("--repeats", type=int, help="Timed rounds per figure (overrides).")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        help="Nodes of the discovery pipeline (overrides); the no-script pipelines have "
+        "this many, three and ten times as many.",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="Where to generate the inputs (default: bench/_generated).",
+    )
     parser.add_argument("--strict", action="store_true", help="Exit 1 when a target is missed.")
     parser.add_argument("--json", type=Path, help="Also write every row and sample here.")
     return parser.parse_args(argv)
@@ -1133,10 +1166,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.repeats is not None and args.repeats < 1:
-        print("bench: --repeats must be at least 1", file=sys.stderr)
-        return 2
-    settings = Settings.make(args.quick, args.repeats)
+    for option, least in (("repeats", 1), ("nodes", 10)):
+        value = getattr(args, option)
+        if value is not None and value < least:
+            print(f"bench: --{option} must be at least {least}", file=sys.stderr)
+            return 2
+    settings = Settings.make(args.quick, repeats=args.repeats, nodes=args.nodes, work=args.work)
     groups = [g for g in GROUPS if not args.only or g in args.only]
     rows: list[Row] = []
     notes: list[str] = []
@@ -1168,7 +1203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.json is not None:
         doc = {
-            "settings": vars(settings),
+            "settings": {**vars(settings), "work": str(settings.work)},
             "rows": [
                 {
                     "group": r.group,
@@ -1176,6 +1211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "rtf": r.rtf,
                     "baseline": r.baseline,
                     "ratio": r.ratio,
+                    "cpu_ratio": r.cpu_ratio,
                     "target": r.target,
                     "result": r.result,
                     "data": r.data,

@@ -357,8 +357,9 @@ def test_a_bug_is_one_line_and_exit_70(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_debug_lets_the_bug_through(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("rtf.discovery.find_scripts", boom)
     result = invoke("--debug", "list-scripts", SAMPLE_DAG, SAMPLE_CONFIG)
-    assert isinstance(result.exception, RuntimeError)
-    assert result.exit_code != 0
+    assert result.exit_code == ExitCode.INTERNAL  # still 70, not a "step failed" 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert 'raise RuntimeError("boom")' in result.stderr
     # and the next run without --debug is back to one line
     after = invoke("list-scripts", SAMPLE_DAG, SAMPLE_CONFIG)
     assert after.exit_code == ExitCode.INTERNAL
@@ -508,3 +509,17 @@ def test_process_bug_exit_70_and_debug_traceback() -> None:
     assert debug.returncode != 0
     assert "Traceback (most recent call last)" in debug.stderr
     assert "RuntimeError: boom" in debug.stderr
+
+
+def test_guessed_names_are_marked_in_json(make_pipeline: MakePipeline) -> None:
+    p = make_pipeline(
+        ["S"],
+        [],
+        {"S": {"processing_entry_point": "s.py"}},
+        {"s.py": "def main(input_paths, output_paths, environ_vars, job_args):\n    pass\n"},
+    )
+    entry = list_json(p.dag, p.config)["scripts"][0]
+    assert entry["inputs"] == [{"name": "data_input", "required": True, "guessed": True}]
+    assert entry["outputs"] == [{"name": "data_output", "required": True, "guessed": True}]
+    table = invoke("list-scripts", p.dag, p.config)
+    assert "(guessed)" in table.stdout

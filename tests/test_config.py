@@ -221,3 +221,19 @@ def test_yaml_config_with_a_non_string_step_name(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("1: {x: 1}\n", encoding="utf-8")
     assert "a step name must be a string" in str(load_error(path))
+
+
+def test_merged_marker_steps_are_ignored(tmp_path: Path) -> None:
+    doc = {"configuration": {"specific": {"__meta__": {}, "A": {"x": 1}}}}
+    assert list(load_pipeline_config(write_json(tmp_path, doc)).steps) == ["A"]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [(True, "true/false"), (1.5, "a number"), ("x", "a string"), ([1], "a list")],
+)
+def test_wrong_type_names_what_was_found(tmp_path: Path, value: Any, kind: str) -> None:
+    doc = {"configuration": {"specific": {"A": {}}, "processing": {"processing_shared": value}}}
+    err = load_error(write_json(tmp_path, doc))
+    assert ":configuration.processing.processing_shared: " in str(err)
+    assert str(err).endswith(f"expected an object, found {kind}")

@@ -282,7 +282,7 @@ def test_unrelated_extra_keys_are_accepted(tmp_path: Path) -> None:
 
 
 def test_a_config_given_as_the_dag_says_so(tmp_path: Path) -> None:
-    doc = {"configuration": {"shared": {}, "specific": {}}, "metadata": {}}
+    doc: dict[str, object] = {"configuration": {"shared": {}, "specific": {}}, "metadata": {}}
     err = load_error(write(tmp_path, "config.json", json.dumps(doc)))
     assert "no 'nodes' or 'edges' found" in str(err)
     assert err.hint is not None and "DAG file first" in err.hint
@@ -309,3 +309,36 @@ def test_non_utf8_bytes_name_line_and_column(tmp_path: Path) -> None:
 def test_deeply_nested_input_is_an_error_not_a_crash(tmp_path: Path) -> None:
     path = write(tmp_path, "dag.json", "[" * 50_000 + "]" * 50_000)
     assert "nested too deeply" in str(load_error(path))
+
+
+def test_two_yaml_documents_is_one_clear_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "dag.yaml", "nodes: [A]\n---\nnodes: [B]\n")
+    assert str(load_error(path)) == (
+        f"{path}:2:1: invalid YAML: expected a single document in the stream, "
+        "but found another document"
+    )
+
+
+def test_a_yaml_date_is_not_a_node_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "dag.yaml", "nodes: [2024-01-01]\n")
+    assert str(load_error(path)) == f"{path}:nodes[0]: expected a node name, found a date"
+
+
+def test_a_control_character_in_yaml_names_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "dag.yaml", "nodes: [A]\nedges: [[A, B\x01]]\n")
+    assert str(load_error(path)) == (f"{path}:2:14: invalid YAML: character #x0001 is not allowed")
+
+
+def test_deeply_nested_yaml_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, "dag.yaml", "[" * 1_500 + "]" * 1_500)
+    assert "nested too deeply" in str(load_error(path))
+
+
+def test_an_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "dag.yaml", "nodes: [A]\n")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    assert str(load_error(path)) == f"{path}: cannot read DAG file: permission denied"

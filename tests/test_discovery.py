@@ -839,3 +839,16 @@ def test_a_real_cursus_layout(tmp_path: Path) -> None:
     assert prep.candidates[0] == project / "docker" / "scripts" / "tabular_preprocessing.py"
     assert len(prep.candidates) == 2  # ... and the one beside the config comes first
     assert "Registration" in d.order
+
+
+def test_inference_handler_with_two_candidate_files_is_skipped_and_says_so(
+    make_pipeline: MakePipeline, tmp_path: Path
+) -> None:
+    root = tmp_path / "checkout"
+    for sub in ("a", "b"):
+        (root / sub).mkdir(parents=True)
+        (root / sub / "handler_x.py").write_text(HANDLER)
+    p = one_step(make_pipeline, {"inference_entry_point": "handler_x.py"})
+    skip = run(p, [root]).skipped["S"]
+    assert skip.reason == "inference_handler"
+    assert "2 files of that name" in skip.detail

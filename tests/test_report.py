@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sys
@@ -339,12 +340,19 @@ def test_live_view_in_a_terminal_shows_each_step_then_clears(tmp_path: Path) -> 
 
 def test_live_view_shows_running_steps_with_their_elapsed_time(tmp_path: Path) -> None:
     view = LiveRunView(make_console(file=io.StringIO(), color=False))
-    view.on_plan(plan_run(make_two_step_spec(tmp_path), RunOptions(jobs=1)))
+    run_dir = tmp_path / "run"
+    plan = plan_run(make_two_step_spec(tmp_path), RunOptions(jobs=1))
+    view.on_plan(dataclasses.replace(plan, run_dir=run_dir))
     view.on_step_start("first")
     lines = draw(view).splitlines()
     assert lines[0].split()[:3] == ["▶", "running", "first"]
-    assert lines[0].endswith(" s")
+    assert lines[0].rstrip().endswith(" s")  # no log yet: just the time
     assert lines[1].split() == ["·", "waiting", "second"]
+    (run_dir / "logs").mkdir(parents=True)
+    (run_dir / "logs" / "first.log").write_text("epoch 1\n\x1b[1mepoch 2\x1b[0m loss=0.3\n")
+    words = draw(view).splitlines()[0].split()
+    assert words[:3] == ["▶", "running", "first"]
+    assert words[-3:] == ["epoch", "2", "loss=0.3"]  # what the step is doing, as plain text
 
 
 def test_live_view_without_a_terminal_prints_one_line_per_event(tmp_path: Path) -> None:

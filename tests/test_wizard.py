@@ -172,7 +172,9 @@ def test_enter_everywhere_asks_only_what_is_open_in_dag_order(sample: Path) -> N
     )
     # the defaults asked for are the prefilled ones, shown relative to the current folder
     first = prompter.asked[0]
-    assert first.default == "sample_configs/xgboost_e2e/test_data/TabularPreprocessing_training/DATA"
+    assert (
+        first.default == "sample_configs/xgboost_e2e/test_data/TabularPreprocessing_training/DATA"
+    )
     assert prompter.asked[1].default == ".rtf/outputs/TabularPreprocessing_training/processed_data"
     # the scripts table, the panels, the auto-configured lines and the review were shown
     assert "xgboost_complete_e2e: 7 scripts, 3 skipped" in shown
@@ -185,7 +187,9 @@ def test_enter_everywhere_asks_only_what_is_open_in_dag_order(sample: Path) -> N
 
 
 def test_defaults_mode_asks_nothing_and_builds_the_same_spec(sample: Path) -> None:
-    scripted, _ = run(sample_request(sample, out=sample / "a.yaml"), ScriptedPrompter(list(SAMPLE_ENTER)))
+    scripted, _ = run(
+        sample_request(sample, out=sample / "a.yaml"), ScriptedPrompter(list(SAMPLE_ENTER))
+    )
     defaults, _ = run(sample_request(sample, out=sample / "b.yaml"), DefaultsPrompter())
     assert defaults.run is True
     assert load_spec(defaults.spec_path).model_dump() == load_spec(scripted.spec_path).model_dump()
@@ -194,7 +198,11 @@ def test_defaults_mode_asks_nothing_and_builds_the_same_spec(sample: Path) -> No
 def test_refused_paths_are_asked_again_with_the_reason(sample: Path) -> None:
     (sample / "empty").mkdir()
     script = list(SAMPLE_ENTER[:-1])
-    script[0] = ("path", "DATA", ["nowhere", "empty", "sample_configs/xgboost_e2e/test_data/Package"])
+    script[0] = (
+        "path",
+        "DATA",
+        ["nowhere", "empty", "sample_configs/xgboost_e2e/test_data/Package"],
+    )
     prompter = ScriptedPrompter(script)
     result, _ = run(sample_request(sample, run_now=False), prompter)
     assert prompter.refused == [
@@ -211,7 +219,10 @@ def test_input_checks_refuse_missing_and_empty_data(tmp_path: Path) -> None:
     (tmp_path / "d" / "sub").mkdir(parents=True)
     (tmp_path / "d" / "sub" / "zero.csv").write_text("")
     assert check_input_path("") == "enter the path of a file or folder with test data"
-    assert check_input_path(str(tmp_path / "d")) == f"{tmp_path / 'd'} is empty: put some test data in it"
+    assert (
+        check_input_path(str(tmp_path / "d"))
+        == f"{tmp_path / 'd'} is empty: put some test data in it"
+    )
     (tmp_path / "d" / "sub" / "one.csv").write_text("x")
     assert check_input_path(str(tmp_path / "d")) is True
 
@@ -240,7 +251,9 @@ def test_editing_values_one_by_one_records_only_the_changes(sample: Path) -> Non
 
 def test_review_can_go_back_and_change_a_script(sample: Path) -> None:
     other = sample / "other_data"
-    shutil.copytree(sample / "sample_configs/xgboost_e2e/test_data/TabularPreprocessing_training/DATA", other)
+    shutil.copytree(
+        sample / "sample_configs/xgboost_e2e/test_data/TabularPreprocessing_training/DATA", other
+    )
     script: Script = [
         *SAMPLE_ENTER[:-2],
         ("confirm", "Save this spec", False),
@@ -252,9 +265,10 @@ def test_review_can_go_back_and_change_a_script(sample: Path) -> None:
         ("confirm", "Save this spec", True),
     ]
     result, _ = run(sample_request(sample, run_now=False), ScriptedPrompter(script))
-    assert load_spec(result.spec_path).scripts["TabularPreprocessing_training"].input_paths[
-        "DATA"
-    ] == "other_data"
+    assert (
+        load_spec(result.spec_path).scripts["TabularPreprocessing_training"].input_paths["DATA"]
+        == "other_data"
+    )
 
 
 def test_quitting_at_the_review_keeps_the_answers(sample: Path) -> None:
@@ -301,7 +315,10 @@ def test_ctrl_c_keeps_answers_and_resume_asks_only_what_is_left(sample: Path) ->
 
 def test_without_resume_a_person_is_offered_the_earlier_answers(sample: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
-        run(sample_request(sample), ScriptedPrompter([*SAMPLE_ENTER[:3], ("path", "DATA", KeyboardInterrupt)]))
+        run(
+            sample_request(sample),
+            ScriptedPrompter([*SAMPLE_ENTER[:3], ("path", "DATA", KeyboardInterrupt)]),
+        )
     script: Script = [("confirm", "Continue from them?", None), *SAMPLE_ENTER[3:]]
     result, _ = run(sample_request(sample), ScriptedPrompter(script))
     assert result.spec_path.exists()
@@ -309,7 +326,9 @@ def test_without_resume_a_person_is_offered_the_earlier_answers(sample: Path) ->
 
 def test_a_broken_partial_file_names_the_place(sample: Path) -> None:
     write(partial_path(sample / "rtf-spec.yaml"), "steps:\n  NoSuchStep: {}\n")
-    with pytest.raises(InputError, match=r"rtf-spec\.yaml\.partial\.yaml:steps\.NoSuchStep: no script step"):
+    with pytest.raises(
+        InputError, match=r"rtf-spec\.yaml\.partial\.yaml:steps\.NoSuchStep: no script step"
+    ):
         run(sample_request(sample, resume=True), ScriptedPrompter([]))
 
 
@@ -332,10 +351,17 @@ def test_an_existing_spec_is_kept_unless_the_user_agrees(sample: Path) -> None:
     assert len(load_spec(result.spec_path).scripts) == 7
 
     # agreeing overwrites; --force does not even ask
-    run(sample_request(sample), ScriptedPrompter([*SAMPLE_ENTER[:-1], ("confirm", "Overwrite", True), ("confirm", "Run", False)]))
+    run(
+        sample_request(sample),
+        ScriptedPrompter(
+            [*SAMPLE_ENTER[:-1], ("confirm", "Overwrite", True), ("confirm", "Run", False)]
+        ),
+    )
     assert "scripts:" in (sample / "rtf-spec.yaml").read_text()
     (sample / "rtf-spec.yaml").write_text("# mine\n")
-    run(sample_request(sample, force=True, run_now=False), ScriptedPrompter(list(SAMPLE_ENTER[:-1])))
+    run(
+        sample_request(sample, force=True, run_now=False), ScriptedPrompter(list(SAMPLE_ENTER[:-1]))
+    )
     assert "scripts:" in (sample / "rtf-spec.yaml").read_text()
 
 
@@ -379,22 +405,36 @@ def test_ambiguous_wiring_missing_env_and_a_lost_script_are_asked(mini: Path) ->
     gone = spec.scripts["Gone"]
     assert gone.script_path == "elsewhere/gone_real.py"
     # the file given was read: its input is wired to Train's output of the same name
-    assert gone.input_paths["model"] == InputRef.model_validate({"from": "Train", "output": "model"})
+    assert gone.input_paths["model"] == InputRef.model_validate(
+        {"from": "Train", "output": "model"}
+    )
     assert "not found — you will be asked where it is" in shown
     assert "SPLIT_MODE — no value, you will be asked" in shown
 
 
 def test_defaults_mode_lists_every_missing_value_at_once(mini: Path) -> None:
+    shutil.rmtree(mini / "test_data")
     with pytest.raises(InputError) as caught:
         run(mini_request(mini), DefaultsPrompter())
     message = str(caught.value)
     assert caught.value.exit_code == ExitCode.INVALID_INPUT
-    assert message.startswith("--defaults: 3 values with no usable default: ")
+    assert message.startswith("--defaults: 4 values with no usable default: ")
+    assert "Prep: input raw: no such file or folder: test_data/Prep/raw" in message
     assert "Prep: env SPLIT_MODE: no default" in message
     assert "Train: input data: one of: Prep.data_output, Prep.processed_data" in message
     assert "Gone: script file gone.py: no default" in message
     assert "\n" not in message
     assert not (mini / "spec.yaml").exists()
+
+
+def test_the_panel_says_where_data_is_missing(mini: Path) -> None:
+    shutil.rmtree(mini / "test_data")
+    out = io.StringIO()
+    with pytest.raises(InputError):
+        run_wizard(
+            mini_request(mini), DefaultsPrompter(), make_console(out, width=120, color=False)
+        )
+    assert "raw ← test_data/Prep/raw (nothing there yet)" in out.getvalue()
 
 
 # --- answers files ------------------------------------------------------------------------------
@@ -436,7 +476,11 @@ def test_answers_file_supplies_values_and_defaults_fill_the_rest(mini: Path) -> 
         ("run: maybe", "run", "expected true or false"),
         ("steps: {Trian: {}}", "steps.Trian", "no script step 'Trian' in this pipeline"),
         ("steps: {Train: {inptus: {}}}", "steps.Train.inptus", "unknown key 'inptus'"),
-        ("steps: {Train: {inputs: {dta: x}}}", "steps.Train.inputs.dta", "Train has no input 'dta'"),
+        (
+            "steps: {Train: {inputs: {dta: x}}}",
+            "steps.Train.inputs.dta",
+            "Train has no input 'dta'",
+        ),
         (
             "steps: {Train: {inputs: {data: {from: Prep, output: nope}}}}",
             "steps.Train.inputs.data",
@@ -477,12 +521,41 @@ def test_answers_round_trip_through_the_partial_format(mini: Path) -> None:
 # --- the command: terminals, Ctrl-C, running ---------------------------------------------------
 
 
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_no_terminal_and_no_answers_is_exit_4_before_any_question() -> None:
-    with pytest.raises(NeedsTerminalError) as caught:
-        choose_prompter(defaults=False, answers=None, stdin=io.StringIO(""))
-    assert caught.value.exit_code == ExitCode.NEEDS_TERMINAL
-    assert caught.value.hint == "pass --defaults or --answers FILE"
-    assert isinstance(choose_prompter(defaults=True, answers=None, stdin=io.StringIO()), DefaultsPrompter)
+    for stdin, stdout in ((io.StringIO(), Tty()), (Tty(), io.StringIO())):
+        with pytest.raises(NeedsTerminalError) as caught:
+            choose_prompter(defaults=False, answers=None, stdin=stdin, stdout=stdout)
+        assert caught.value.exit_code == ExitCode.NEEDS_TERMINAL
+        assert caught.value.hint == "pass --defaults or --answers FILE"
+    closed = io.StringIO()
+    closed.close()
+    with pytest.raises(NeedsTerminalError):
+        choose_prompter(defaults=False, answers=None, stdin=closed, stdout=Tty())
+    assert isinstance(choose_prompter(defaults=True, answers=None), DefaultsPrompter)
+    assert isinstance(choose_prompter(defaults=False, answers=Path("a.yaml")), DefaultsPrompter)
+    asks = choose_prompter(defaults=False, answers=None, stdin=Tty(), stdout=Tty())
+    assert asks.interactive is True
+
+
+@pytest.mark.parametrize(
+    ("dag", "config", "problem"),
+    [
+        ("nope.yaml", "config.json", "nope.yaml: DAG file not found"),
+        ("dag.yaml", "nope.json", "nope.json: config file not found"),
+        ("dag.yaml", "scripts", "scripts: expected a config file, found a folder"),
+    ],
+)
+def test_missing_pipeline_files_are_input_errors(
+    mini: Path, dag: str, config: str, problem: str
+) -> None:
+    request = WizardRequest(dag=Path(dag), config=Path(config), out=mini / "spec.yaml")
+    with pytest.raises(InputError, match=problem):
+        run(request, DefaultsPrompter())
 
 
 def command(root: Path, prompter: Any, **kw: Any) -> tuple[int, str, str]:
@@ -511,7 +584,9 @@ def command(root: Path, prompter: Any, **kw: Any) -> tuple[int, str, str]:
 
 
 def test_command_ctrl_c_is_exit_130_and_says_where_the_answers_are(sample: Path) -> None:
-    code, _, err = command(sample, ScriptedPrompter([*SAMPLE_ENTER[:3], ("path", "DATA", KeyboardInterrupt)]))
+    code, _, err = command(
+        sample, ScriptedPrompter([*SAMPLE_ENTER[:3], ("path", "DATA", KeyboardInterrupt)])
+    )
     assert code == ExitCode.INTERRUPTED
     assert "rtf: cancelled; your answers so far are kept in rtf-spec.yaml.partial.yaml" in err
     assert "--resume" in err
@@ -530,3 +605,99 @@ def test_command_with_no_run_prints_how_to_run_later(sample: Path) -> None:
     assert code == ExitCode.OK
     assert "Run it any time with: rtf run --spec rtf-spec.yaml" in out
     assert not (sample / ".rtf" / "runs").exists()
+
+
+def test_a_session_that_asks_nobody_leaves_a_persons_partial_answers_alone(sample: Path) -> None:
+    partial = write(partial_path(sample / "rtf-spec.yaml"), "steps:\n  Package: {}\n")
+    _, shown = run(sample_request(sample, run_now=False), DefaultsPrompter())
+    assert "Not using the earlier answers in rtf-spec.yaml.partial.yaml" in shown
+    assert partial.read_text() == "steps:\n  Package: {}\n"
+
+
+def test_two_files_of_the_same_name_are_a_choice(mini: Path) -> None:
+    for folder in ("a", "b"):
+        write(
+            mini / "roots" / folder / "gone.py", (mini / "elsewhere" / "gone_real.py").read_text()
+        )
+    script: Script = [
+        ("path", "raw", None),
+        ("path", "data_output", None),
+        ("path", "processed_data", None),
+        ("text", "SPLIT_MODE", "x"),
+        ("select", "data: which upstream output", "Prep.data_output"),
+        ("path", "model", None),
+        ("confirm", "Keep these", None),
+        ("select", "Which file is the script of Gone?", "roots/b/gone.py"),
+        ("path", "report", None),
+        ("confirm", "Save this spec", None),
+    ]
+    prompter = ScriptedPrompter(script)
+    result, _ = run(mini_request(mini, source_roots=[mini / "roots"], run_now=False), prompter)
+    which = next(a for a in prompter.asked if a.message.startswith("Which file"))
+    assert which.choices == ["roots/a/gone.py", "roots/b/gone.py", "Another file…"]
+    assert load_spec(result.spec_path).scripts["Gone"].script_path == "roots/b/gone.py"
+
+
+def test_changing_an_auto_configured_script_edits_structured_job_args_as_json(
+    sample: Path,
+) -> None:
+    hyper = '{"num_round": 5, "max_depth": 2}'
+    script: Script = [
+        *SAMPLE_ENTER[:-2],
+        ("confirm", "Save this spec", False),
+        ("select", "What now?", "Change XGBoostTraining"),
+        ("path", "Where is the script file of XGBoostTraining", None),
+        ("path", "hyperparameters_s3_uri (optional; empty: not used)", None),
+        ("select", "input_path: which upstream output", None),  # the wired one is the default
+        ("path", "model_output: which folder", None),
+        ("path", "evaluation_output: which folder", "out/eval"),
+        ("confirm", "Keep these env vars and job args?", False),
+        ("text", "env var LABEL_FIELD", None),
+        ("text", "env var ID_FIELD", None),
+        ("text", "env var FRAMEWORK_VERSION", None),
+        ("text", "job arg --hyperparameters (JSON)", ["{num_round: 5", hyper]),
+        ("confirm", "Save this spec", True),
+    ]
+    prompter = ScriptedPrompter(script)
+    result, shown = run(sample_request(sample, run_now=False, resume=True), prompter)
+    assert "No saved answers in rtf-spec.yaml.partial.yaml; starting afresh." in shown
+    assert prompter.refused[0][1].startswith("not valid JSON")
+    training = load_spec(result.spec_path).scripts["XGBoostTraining"]
+    assert training.job_args["hyperparameters"] == {"num_round": 5, "max_depth": 2}
+    assert training.output_paths["evaluation_output"] == "out/eval"
+    assert training.input_paths == {
+        "input_path": InputRef.model_validate(
+            {"from": "TabularPreprocessing_training", "output": "processed_data"}
+        )
+    }
+
+
+def test_a_new_spec_name_must_be_new_and_yaml(sample: Path) -> None:
+    (sample / "rtf-spec.yaml").write_text("# mine\n")
+    script: Script = [
+        *SAMPLE_ENTER[:-1],
+        ("confirm", "Overwrite it?", False),
+        ("path", "Save the spec as", ["", "rtf-spec.yaml", "spec.txt", "mine.yml"]),
+    ]
+    prompter = ScriptedPrompter(script)
+    result, _ = run(sample_request(sample, run_now=False), prompter)
+    assert [reason for _, reason in prompter.refused] == [
+        "enter a file name",
+        "rtf-spec.yaml exists too",
+        "a spec file ends in .yaml or .yml",
+    ]
+    assert result.spec_path == sample / "mine.yml"
+
+
+def test_answers_for_an_auto_configured_script_are_applied(sample: Path) -> None:
+    answers = write(
+        sample / "answers.yaml",
+        "steps:\n  Payload:\n    environ_vars: {DEFAULT_TEXT_VALUE: unknown}\n",
+    )
+    result, shown = run(sample_request(sample, answers=answers), DefaultsPrompter())
+    env = load_spec(result.spec_path).scripts["Payload"].environ_vars
+    assert env["DEFAULT_TEXT_VALUE"] == "unknown"
+    assert "Payload  auto-configured, with the answers file" in shown
+    skipped = write(sample / "skipped.yaml", "steps:\n  Registration: {}\n")
+    with pytest.raises(InputError, match=r"the node is skipped: inference_handler"):
+        run(sample_request(sample, answers=skipped, force=True), DefaultsPrompter())

@@ -8,7 +8,8 @@ it reads from ``job_args``, and which ``--flags`` its argparse parser declares.
 The work is one parse and one traversal of the tree. The traversal records raw facts per
 top-level function ("buckets"); the dictionaries are then followed through those facts by
 name: from ``main``'s parameters (``main`` mode) or from the literal variable names (``cli``
-mode), into helpers of the same file that receive them as arguments.
+mode), into helpers of the same file that receive them as arguments. A helper whose facts
+cannot matter is not traversed at all (see :class:`_Analyzer`): parsing stays the main cost.
 
 Only the standard library is imported here so that loading this module stays cheap.
 """
@@ -16,11 +17,13 @@ Only the standard library is imported here so that loading this module stays che
 from __future__ import annotations
 
 import ast
+import bisect
 import contextlib
 import gc
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -126,7 +129,7 @@ def analyze_source(source: str, filename: str = "<script>") -> ScriptAnalysis:
             return _failed(f"syntax error{where}: {exc.msg}")
         except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
             return _failed(f"cannot parse the script: {exc or 'it is nested too deeply'}")
-        return _Analyzer(tree).run()
+        return _Analyzer(tree, source).run()
 
 
 @contextlib.contextmanager
@@ -340,7 +343,11 @@ class _Collector:
                 value = getattr(node, name, None)
                 if type(value) is list:
                     extend(
-                        [v for v in reversed(value) if type(v) not in leaves and isinstance(v, ast_node)]
+                        [
+                            v
+                            for v in reversed(value)
+                            if type(v) not in leaves and isinstance(v, ast_node)
+                        ]
                     )
                 elif type(value) not in leaves and isinstance(value, ast_node):
                     push(value)
@@ -540,8 +547,20 @@ _UseRecord = tuple[str, int, bool, str | None]  # kind, line, has default, defau
 
 
 class _Analyzer:
-    def __init__(self, tree: ast.Module) -> None:
+    """Collects the facts of a tree, then follows the dictionaries through them.
+
+    Given the ``source`` of the tree, a top-level function is traversed only when its facts
+    can matter: when a dictionary is followed into it, or when its text mentions one of
+    :data:`_GATHERED_EVERYWHERE` (or an alias of ``os.environ``/``os.getenv``). Most helpers of
+    a pipeline script are neither, and skipping them makes the analysis much cheaper with the
+    same result. Without ``source`` every function is traversed.
+    """
+
+    def __init__(self, tree: ast.Module, source: str | None = None) -> None:
         self.tree = tree
+        self.source = source
+        self._collector: _Collector | None = None
+        self._pending: dict[int, _Bucket] = {}  # functions not traversed yet, by id(bucket)
         self.notes: list[str] = []
         self.uses: dict[str, dict[str, list[_UseRecord]]] = {INPUTS: {}, OUTPUTS: {}, ENVIRON: {}}
         self.job_args: dict[str, int] = {}
@@ -560,6 +579,8 @@ class _Analyzer:
 
     def run(self) -> ScriptAnalysis:
         collector = self._collect()
+        if collector is None:  # skipping functions would not be exact here: traverse them all
+            return _Analyzer(self.tree).run()
         if self.main is not None:
             params = _positional(self.main)
             self._follow(
@@ -573,18 +594,24 @@ class _Analyzer:
         flags = self._cli_flags() if collector.imports_argparse else ()
         return self._result(flags)
 
-    def _collect(self) -> _Collector:
+    def _collect(self) -> _Collector | None:
         getenv_names: set[str] = set()
         for stmt in self.tree.body:
             if isinstance(stmt, ast.ImportFrom) and stmt.module == "os" and not stmt.level:
                 getenv_names.update(a.asname or a.name for a in stmt.names if a.name == "getenv")
         collector = _Collector(getenv_names)
+        self._collector = collector
+        top_level_getenv = set(getenv_names)
+        marked = _marked_lines(self.source, _GATHERED_EVERYWHERE)
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 bucket = _Bucket(stmt)
                 self.functions[stmt.name] = bucket
                 self.buckets.append(bucket)
-                collector.collect(stmt, bucket)
+                if marked is None or _spans(stmt, marked):
+                    collector.collect(stmt, bucket)
+                else:
+                    self._pending[id(bucket)] = bucket
                 if stmt.name == "main" and isinstance(stmt, ast.FunctionDef):
                     self._consider_main(stmt)
                 continue
@@ -595,8 +622,26 @@ class _Analyzer:
             collector.collect(stmt, self.module)
         if self.main is not None and self.functions["main"].func is not self.main:
             self.main = None  # a later `def main` replaced the pipeline one
+        if self._pending:
+            if collector.getenv_names != top_level_getenv:
+                # A function imports getenv: calls to it are recognised only in the functions
+                # traversed after that import, so the traversal order matters.
+                return None
+            aliases = collector.environ_names | collector.getenv_names
+            if aliases:
+                words = _marked_lines(self.source, aliases, whole_words=True)
+                for bucket in list(self._pending.values()):
+                    assert bucket.func is not None  # pending buckets are functions
+                    if words is None or _spans(bucket.func, words):
+                        self._gather(bucket)
         self.imported = collector.imported
         return collector
+
+    def _gather(self, bucket: _Bucket) -> None:
+        """Traverse a function that was skipped so far (nothing if it was traversed)."""
+        if self._pending.pop(id(bucket), None) is not None:
+            assert self._collector is not None and bucket.func is not None
+            self._collector.collect(bucket.func, bucket)
 
     def _consider_main(self, func: ast.FunctionDef) -> None:
         params = _positional(func)
@@ -648,6 +693,8 @@ class _Analyzer:
 
     def _resolve(self, bucket: _Bucket, bindings: _Bindings) -> list[tuple[_Bucket, _Bindings]]:
         """File the reads of the bound names in ``bucket``; return the helpers to follow."""
+        if self._pending:
+            self._gather(bucket)
         changed = True
         while changed:
             changed = False
@@ -887,6 +934,43 @@ class _Analyzer:
             defines_main=self.main is not None,
             has_main_block=self.has_main_block,
         )
+
+
+#: Text that makes a function's facts matter wherever it is: reads of the process environment,
+#: argparse options, and imports (which name the modules that ``os`` and ``getenv`` are).
+_GATHERED_EVERYWHERE = ("environ", "getenv", "add_argument", "import")
+
+
+def _marked_lines(
+    source: str | None, words: Iterable[str], *, whole_words: bool = False
+) -> list[int] | None:
+    """The numbers of the lines of ``source`` that contain one of ``words``, ascending.
+
+    ``None`` when that cannot be told reliably: no source, or line ends other than ``\\n``.
+    """
+    if source is None or "\r" in source:
+        return None
+    pattern = "|".join(re.escape(word) for word in sorted(words))
+    if whole_words:
+        pattern = rf"\b(?:{pattern})\b"
+    lines: list[int] = []
+    line, last = 1, 0
+    for match in re.finditer(pattern, source):
+        line += source.count("\n", last, match.start())
+        last = match.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def _spans(func: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[int]) -> bool:
+    """Whether one of ``lines`` (ascending) is inside ``func``, its decorators included."""
+    end = func.end_lineno
+    if end is None:
+        return True
+    first = min([func.lineno, *(d.lineno for d in func.decorator_list)])
+    index = bisect.bisect_left(lines, first)
+    return index < len(lines) and lines[index] <= end
 
 
 def _positional(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:

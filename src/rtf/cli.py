@@ -46,17 +46,19 @@ def boundary() -> Iterator[None]:
         raise
     except RtfError as exc:
         if _State.debug:
-            raise
+            import traceback
+
+            traceback.print_exc()
         _say_error(str(exc), exc.hint)
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
-        if _State.debug:
-            raise
         sys.stderr.write("rtf: cancelled\n")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except Exception as exc:  # a bug: one line, the traceback behind --debug
         if _State.debug:
-            raise
+            import traceback
+
+            traceback.print_exc()
         _say_error(
             f"internal error: {type(exc).__name__}: {exc}", "rerun with --debug for the traceback"
         )
@@ -95,8 +97,8 @@ SourceRoots = Annotated[
 
 @app.command("list-scripts")
 def list_scripts(
-    dag: Annotated[Optional[Path], typer.Argument(help="The DAG file (YAML or JSON).")] = None,  # noqa: UP045
-    config: Annotated[Optional[Path], typer.Argument(help="The pipeline config JSON.")] = None,  # noqa: UP045
+    dag: Annotated[Optional[Path], typer.Argument(metavar="DAG", help="The DAG file (YAML or JSON).")] = None,  # noqa: UP045
+    config: Annotated[Optional[Path], typer.Argument(metavar="CONFIG", help="The pipeline config JSON.")] = None,  # noqa: UP045
     spec: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--spec", help="Take DAG and CONFIG from this spec file."),
@@ -195,8 +197,8 @@ def run(
 
 @app.command("wizard")
 def wizard(
-    dag: Annotated[Path, typer.Argument(help="The DAG file (YAML or JSON).")],
-    config: Annotated[Path, typer.Argument(help="The pipeline config JSON.")],
+    dag: Annotated[Path, typer.Argument(metavar="DAG", help="The DAG file (YAML or JSON).")],
+    config: Annotated[Path, typer.Argument(metavar="CONFIG", help="The pipeline config JSON.")],
     out: Annotated[Path, typer.Option("--out", help="Where to save the spec.")] = Path(
         "rtf-spec.yaml"
     ),

@@ -17,25 +17,36 @@ if TYPE_CHECKING:
 
 def needs_terminal_error() -> NeedsTerminalError:
     return NeedsTerminalError(
-        "the wizard asks questions and needs a terminal, but stdin is not one",
+        "the wizard asks questions and needs a terminal, but stdin or stdout is not one",
         hint="pass --defaults or --answers FILE",
     )
 
 
+def _is_tty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
+
+
 def choose_prompter(
-    *, defaults: bool, answers: Path | None, stdin: TextIO | None = None
+    *,
+    defaults: bool,
+    answers: Path | None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
 ) -> Prompter:
-    """``--defaults`` or ``--answers``: ask nothing; otherwise ask in the terminal (or exit 4)."""
+    """``--defaults`` or ``--answers``: ask nothing; otherwise ask in the terminal.
+
+    Without a terminal to ask in (stdin, to read the answers; stdout, to show the questions)
+    this raises :class:`NeedsTerminalError` (exit 4) before anything else happens.
+    """
     from rtf.prompts import DefaultsPrompter, QuestionaryPrompter
 
     if defaults or answers is not None:
         return DefaultsPrompter()
-    stream = stdin if stdin is not None else sys.stdin
-    try:
-        tty = stream is not None and stream.isatty()
-    except (AttributeError, ValueError):  # closed or replaced streams
-        tty = False
-    if not tty:
+    streams = (stdin or sys.stdin, stdout or sys.stdout)
+    if not all(_is_tty(stream) for stream in streams):
         raise needs_terminal_error()
     return QuestionaryPrompter()
 

@@ -173,7 +173,7 @@ def _kind(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "an object"
-    return "nothing" if value is None else type(value).__name__
+    return "nothing" if value is None else f"a {type(value).__name__}"
 
 
 def _class_of(fields: Mapping[str, Any], declared: str | None) -> str | None:

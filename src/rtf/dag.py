@@ -267,4 +267,4 @@ def _kind(value: Any) -> str:
         list: "a list",
         dict: "a mapping",
     }
-    return names.get(type(value), type(value).__name__)
+    return names.get(type(value), f"a {type(value).__name__}")

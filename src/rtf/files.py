@@ -101,13 +101,23 @@ def parse_yaml(text: str, path: Path) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         place = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else None
-        problem = " ".join((exc.problem or exc.context or "invalid YAML").split())
+        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context and exc.problem.startswith("but "):
+            problem = f"{exc.context}, {exc.problem}"  # "expected X, but found Y"
+        problem = " ".join(problem.split())
         if "could not determine a constructor" in problem:
             problem = (
                 "YAML tag not allowed (rtf reads plain data only): "
                 + problem.split("for the tag")[-1].strip()
             )
         raise InputError.at(path, place, f"invalid YAML: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # a control character, e.g. a NUL byte
+        at = exc.position
+        place = f"{text.count(chr(10), 0, at) + 1}:{at - (text.rfind(chr(10), 0, at) + 1) + 1}"
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        raise InputError.at(
+            path, place, f"invalid YAML: character #x{char:04x} is not allowed"
+        ) from None
     except yaml.YAMLError as exc:
         raise InputError.at(path, None, f"invalid YAML: {' '.join(str(exc).split())}") from None
     except RecursionError:

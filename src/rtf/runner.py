@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -112,6 +112,8 @@ class RunPlan:
     """Steps of the spec that will not run -> why (``not in --only``, ...)."""
     fail_fast: bool = False
     grace_s: float = 5.0
+    run_dir: Path | None = None
+    """The run's folder, once the run has one (not in a dry run)."""
 
     @property
     def names(self) -> list[str]:
@@ -352,6 +354,16 @@ def _file_name(step: str) -> str:
     return safe if safe.strip(".") else f"step_{safe}"
 
 
+def step_log_path(run_dir: Path, step: str) -> Path:
+    """Where a step's stdout and stderr go in a run's folder."""
+    return run_dir / "logs" / f"{_file_name(step)}.log"
+
+
+def step_workdir(run_dir: Path, step: str) -> Path:
+    """The working folder a step runs in."""
+    return run_dir / "work" / _file_name(step)
+
+
 def _cli_flags(script: Path) -> tuple[dict[str, str] | None, frozenset[str]]:
     """dest -> declared option (also under the option's own name), and the switches."""
     try:
@@ -444,7 +456,6 @@ def run_step(
                         f"job_arg_not_passed: job arg '{arg}' matches no option the "
                         "script's argparse declares"
                     )
-    file_name = _file_name(step.name)
     request = StepRequest(
         step_name=step.name,
         script_path=step.script_path,
@@ -454,8 +465,8 @@ def run_step(
         environ_vars=dict(step.environ_vars),
         job_args=dict(step.job_args),
         python=plan.python,
-        workdir=run_dir / "work" / file_name,
-        log_path=run_dir / "logs" / f"{file_name}.log",
+        workdir=step_workdir(run_dir, step.name),
+        log_path=step_log_path(run_dir, step.name),
         timeout=step.timeout,
         source_dir=step.source_dir,
         cli_flags=cli_flags,
@@ -734,6 +745,7 @@ def run_spec(
     except OSError as exc:
         raise InputError(f"{run_dir}: cannot create the run folder: {exc.strerror or exc}") from exc
 
+    plan = replace(plan, run_dir=run_dir)
     scheduler = _Scheduler(plan, run_dir, executor, observer)
     interrupted = False
     with _termination_as_interrupt():

@@ -16,10 +16,12 @@ Both files share one YAML format (see :func:`load_answers`)::
           DATA: test_data/TabularPreprocessing_training/DATA
           # or an upstream output:  {from: OtherStep, output: processed_data}
         outputs: {processed_data: out/processed}
-        environ_vars: {LABEL_FIELD: is_abuse}
+        environ_vars: {LABEL_FIELD: is_abuse, FRAMEWORK_VERSION: null}   # null: unset it
         job_args: {job_type: training}
 
-Relative paths in such a file are relative to the file's folder.
+Relative paths in such a file are relative to the file's folder. What a step leaves out keeps
+its prefilled value; a value nobody can prefill and the file does not give is an error (exit 3)
+that lists every such value.
 """
 
 from __future__ import annotations
@@ -274,6 +276,11 @@ def check_input_path(text: str) -> bool | str:
     return True
 
 
+def check_optional_input_path(text: str) -> bool | str:
+    """An optional input may be left empty (not used); otherwise it must hold data."""
+    return True if not text.strip() else check_input_path(text)
+
+
 def check_output_path(text: str) -> bool | str:
     """An output is a folder the script writes to (it may not exist yet)."""
     if not text.strip():
@@ -344,14 +351,22 @@ def make_factory(request: WizardRequest) -> InteractiveRuntimeTestingFactory:
     """The factory the wizard drives: discovery, prefilled values and spec building."""
     from rtf.api import InteractiveRuntimeTestingFactory
 
-    return InteractiveRuntimeTestingFactory(
-        request.dag,
-        request.config,
-        request.workspace or request.out.absolute().parent / ".rtf",
-        source_roots=list(request.source_roots),
-        data_root=request.data_root,
-        spec_path=request.out,
-    )
+    for path, what in ((request.dag, "DAG file"), (request.config, "config file")):
+        if path.is_dir():
+            raise InputError.at(path, None, f"expected a {what}, found a folder")
+        if not path.exists():
+            raise InputError.at(path, None, f"{what} not found")
+    try:
+        return InteractiveRuntimeTestingFactory(
+            request.dag,
+            request.config,
+            request.workspace or request.out.absolute().parent / ".rtf",
+            source_roots=list(request.source_roots),
+            data_root=request.data_root,
+            spec_path=request.out,
+        )
+    except FileNotFoundError as exc:  # pragma: no cover - the checks above come first
+        raise InputError(str(exc)) from None
 
 
 class Wizard:
@@ -374,6 +389,7 @@ class Wizard:
         self.missing: list[MissingAnswer] = []
         self.questions = 0
         self.answers: Answers | None = None
+        self.keeps_partial = prompter.interactive or request.resume
 
     # -- every question goes through these, so they can be counted and collected --
 
@@ -461,6 +477,12 @@ class Wizard:
         return WizardResult(spec_path=path, spec=spec, run=run, questions=self.questions)
 
     def _load_partial(self) -> Answers | None:
+        """The answers of an earlier session, when the user continues from them.
+
+        A session that asks a person keeps its answers in the partial file after each script.
+        One that asks nobody (``--defaults``, ``--answers``) leaves a partial file it did not
+        use alone: it may hold a person's answers.
+        """
         shown = show_path(self.partial)
         if not self.partial.exists():
             if self.request.resume:
@@ -472,9 +494,10 @@ class Wizard:
                 f"Answers from an earlier session are saved in {shown}. Continue from them?", True
             )
         if not resume:
+            note = "replaced as you answer" if self.keeps_partial else "left as they are"
             self.console.print(
                 f"[muted]Not using the earlier answers in {shown} (--resume continues from them);"
-                " they are replaced as you answer.[/]"
+                f" they are {note}.[/]"
             )
             return None
         self.console.print(f"[info]Continuing from the answers saved in {shown}.[/]")
@@ -600,7 +623,8 @@ class Wizard:
                     + "\n".join(f"  - {p}" for p in refused.problems)
                 )
         self.done[step] = chosen
-        save_answers(self.partial, self.done)
+        if self.keeps_partial:
+            save_answers(self.partial, self.done)
 
     def _ask_script(
         self, step: str, req: Mapping[str, Any], given: StepAnswers, ask_all: bool
@@ -688,14 +712,16 @@ class Wizard:
                     chosen.inputs[name] = options[labels.index(picked)]
                     continue
             current = None if wired else item.get("current_path")
-            default = current or item.get("example_path")
-            answer = self._path(
-                f"{name}: where is the test data for this input?",
-                show_path(default) if default else None,
-                check_input_path,
-                key,
-            )
-            if answer is not None:
+            if item.get("required", True) or name in open_inputs:
+                default = current or item.get("example_path")
+                message = f"{name}: where is the test data for this input?"
+                validate: Validator = check_input_path
+            else:  # an optional input, asked only when the user reviews a script
+                default = current
+                message = f"{name} (optional; empty: not used): where is its test data?"
+                validate = check_optional_input_path
+            answer = self._path(message, show_path(default) if default else None, validate, key)
+            if answer is not None and answer.strip():
                 chosen.inputs[name] = expand(answer)
 
     def _ask_outputs(
@@ -845,7 +871,8 @@ class Wizard:
                 raise KeyboardInterrupt
             out = expand(answer)
         path = self.factory.save_spec(out, overwrite=True)
-        self.partial.unlink(missing_ok=True)
+        if self.keeps_partial:
+            self.partial.unlink(missing_ok=True)
         self.console.print(render_saved(show_path(path), len(spec.scripts)))
         return path
 

@@ -105,11 +105,13 @@ class LiveRunView:
         self._ended: dict[str, StepReport] = {}
         self._live: Live | None = None
         self._width = 0
+        self._run_dir: Path | None = None
 
     # observer calls
 
     def on_plan(self, plan: RunPlan) -> None:
         self._order = plan.names
+        self._run_dir = plan.run_dir
         self._state = dict.fromkeys(self._order, "waiting")
         self._width = max((len(n) for n in self._order), default=0)
         if self.live_mode:
@@ -175,6 +177,9 @@ class LiveRunView:
             detail = Text()
             if state == "running":
                 detail.append(format_duration(now - self._started.get(name, now)), "muted")
+                last = self._last_line(name)
+                if last:
+                    detail.append(f"  {last}", "muted")
             elif name in self._ended:
                 ended = self._ended[name]
                 if state != "skipped":
@@ -185,6 +190,17 @@ class LiveRunView:
                     )
             grid.add_row(_status(state), Text(name.ljust(self._width), "step"), detail)
         return grid
+
+    def _last_line(self, step: str) -> str:
+        """The last line a running step wrote, so a long step shows what it is doing."""
+        if self._run_dir is None:
+            return ""
+        from rtf.executor import tail_log
+        from rtf.report import plain_text
+        from rtf.runner import step_log_path
+
+        lines = tail_log(step_log_path(self._run_dir, step), 1, max_bytes=4096)
+        return plain_text(lines[-1]).strip() if lines else ""
 
 
 # --- results tree -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.panel import Panel
@@ -83,6 +84,8 @@ def render_requirements(
         elif item.get("current_path"):
             inputs.append(" ← ", style="muted")
             inputs.append(show_path(item["current_path"]), style="path")
+            if not Path(item["current_path"]).exists():
+                inputs.append(" (nothing there yet)", style="warning")
         else:
             inputs.append(" — not used", style="muted")
     grid.add_row("inputs", inputs or Text("—", style="muted"))
