@@ -97,8 +97,12 @@ SourceRoots = Annotated[
 
 @app.command("list-scripts")
 def list_scripts(
-    dag: Annotated[Optional[Path], typer.Argument(metavar="DAG", help="The DAG file (YAML or JSON).")] = None,  # noqa: UP045
-    config: Annotated[Optional[Path], typer.Argument(metavar="CONFIG", help="The pipeline config JSON.")] = None,  # noqa: UP045
+    dag: Annotated[
+        Optional[Path], typer.Argument(metavar="DAG", help="The DAG file (YAML or JSON).")
+    ] = None,  # noqa: UP045
+    config: Annotated[
+        Optional[Path], typer.Argument(metavar="CONFIG", help="The pipeline config JSON.")
+    ] = None,  # noqa: UP045
     spec: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--spec", help="Take DAG and CONFIG from this spec file."),

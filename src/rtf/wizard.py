@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rtf.errors import InputError
+from rtf.prefill import Wire
 from rtf.prompts import MissingAnswer, Prompter, Validator
 
 if TYPE_CHECKING:
@@ -52,17 +53,6 @@ def partial_path(out: Path) -> Path:
 
 
 # --- answers ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Wire:
-    """An input answered with an upstream step's output."""
-
-    step: str
-    output: str
-
-    def label(self) -> str:
-        return f"{self.step}.{self.output}"
 
 
 @dataclass
@@ -698,7 +688,7 @@ class Wizard:
             if wired and Wire(wired["step"], wired["output"]) not in options:
                 options.insert(0, Wire(wired["step"], wired["output"]))
             if options:
-                labels = [o.label() for o in options]
+                labels = [f"{o.step}.{o.output}" for o in options]
                 other = "A path on disk…"
                 picked = self._select(
                     f"{name}: which upstream output feeds this input?",
