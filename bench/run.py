@@ -714,7 +714,7 @@ def make_script(rng: random.Random, name: str, chain: int, pos: int) -> str:
     """A realistic pipeline script of 300–1,000 lines, unique to its node."""
     kind, inp, out = CHAIN_KINDS[pos]
     assert inp is not None
-    target = rng.randint(300, 1000)
+    target = rng.randint(290, 930)
     main_lines = _MAIN.count("\n") + 2
     parts = [_HEADER.format(title=f"{kind} step", name=name, inp=inp, out=out, chunk=64 + chain)]
     lines = parts[0].count("\n") + main_lines

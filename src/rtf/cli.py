@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -90,22 +90,24 @@ def _main(
 
 
 SourceRoots = Annotated[
-    Optional[list[Path]],  # noqa: UP045 - typer reads the annotation at run time
-    typer.Option("--source-root", help="A folder to search for scripts (repeatable)."),
+    list[Path] | None,
+    typer.Option(
+        "--source-root", metavar="DIR", help="A folder to search for scripts (repeatable)."
+    ),
 ]
 
 
 @app.command("list-scripts")
 def list_scripts(
     dag: Annotated[
-        Optional[Path], typer.Argument(metavar="DAG", help="The DAG file (YAML or JSON).")
-    ] = None,  # noqa: UP045
+        Path | None, typer.Argument(metavar="DAG", help="The DAG file (YAML or JSON).")
+    ] = None,
     config: Annotated[
-        Optional[Path], typer.Argument(metavar="CONFIG", help="The pipeline config JSON.")
-    ] = None,  # noqa: UP045
+        Path | None, typer.Argument(metavar="CONFIG", help="The pipeline config JSON.")
+    ] = None,
     spec: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("--spec", help="Take DAG and CONFIG from this spec file."),
+        Path | None,
+        typer.Option("--spec", metavar="FILE", help="Take DAG and CONFIG from this spec file."),
     ] = None,
     source_root: SourceRoots = None,
     fmt: Annotated[
@@ -146,36 +148,45 @@ def schema() -> None:
 
 @app.command("run")
 def run(
-    spec: Annotated[Path, typer.Option("--spec", help="The spec file to run.")] = Path(
-        "rtf-spec.yaml"
-    ),
+    spec: Annotated[
+        Path, typer.Option("--spec", metavar="FILE", help="The spec file to run.")
+    ] = Path("rtf-spec.yaml"),
     only: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option("--only", help="Run only this step (repeatable)."),
+        list[str] | None,
+        typer.Option("--only", metavar="STEP", help="Run only this step (repeatable)."),
     ] = None,
     from_step: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--from", help="Run this step and everything downstream of it."),
+        str | None,
+        typer.Option(
+            "--from", metavar="STEP", help="Run this step and everything downstream of it."
+        ),
     ] = None,
     jobs: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option("--jobs", "-j", min=1, help="Steps run at once (default: CPU count)."),
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, metavar="N", help="Steps run at once (default: CPU count)."
+        ),
     ] = None,
     timeout: Annotated[
-        Optional[float],  # noqa: UP045
-        typer.Option("--timeout", min=0, help="Seconds per step, for steps without their own."),
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0,
+            metavar="SECONDS",
+            help="Seconds per step, for steps without their own.",
+        ),
     ] = None,
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first failure.")
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; run nothing.")] = False,
     json_out: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("--json", help="Also write the run report (JSON) here."),
+        Path | None,
+        typer.Option("--json", metavar="FILE", help="Also write the run report (JSON) here."),
     ] = None,
     junit_xml: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("--junit-xml", help="Also write a JUnit XML report here."),
+        Path | None,
+        typer.Option("--junit-xml", metavar="FILE", help="Also write a JUnit XML report here."),
     ] = None,
 ) -> None:
     """Run a saved spec: each script in its own process, in DAG order, with real data flowing."""
@@ -203,35 +214,40 @@ def run(
 def wizard(
     dag: Annotated[Path, typer.Argument(metavar="DAG", help="The DAG file (YAML or JSON).")],
     config: Annotated[Path, typer.Argument(metavar="CONFIG", help="The pipeline config JSON.")],
-    out: Annotated[Path, typer.Option("--out", help="Where to save the spec.")] = Path(
-        "rtf-spec.yaml"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FILE", help="Where to save the spec.")
+    ] = Path("rtf-spec.yaml"),
     source_root: SourceRoots = None,
     data_root: Annotated[
-        Optional[Path],  # noqa: UP045
+        Path | None,
         typer.Option(
             "--data-root",
+            metavar="DIR",
             help="Default folder of input data (default: test_data/ beside the config).",
         ),
     ] = None,
     workspace: Annotated[
-        Optional[Path],  # noqa: UP045
+        Path | None,
         typer.Option(
-            "--workspace", help="Where outputs and runs go (default: .rtf/ beside the spec)."
+            "--workspace",
+            metavar="DIR",
+            help="Where outputs and runs go (default: .rtf/ beside the spec).",
         ),
     ] = None,
     defaults: Annotated[
         bool, typer.Option("--defaults", "-y", help="Accept every prefilled value; ask nothing.")
     ] = False,
     answers: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("--answers", help="Take answers from this YAML file; ask nothing."),
+        Path | None,
+        typer.Option(
+            "--answers", metavar="FILE", help="Take answers from this YAML file; ask nothing."
+        ),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue from the saved partial answers.")
     ] = False,
     run_now: Annotated[
-        Optional[bool],  # noqa: UP045
+        bool | None,
         typer.Option(
             "--run/--no-run", help="Run the spec when saved (default: ask; yes with --defaults)."
         ),

@@ -79,7 +79,7 @@ def render_scripts_table(discovery: Discovery) -> Table:
         expand=False,
     )
     table.add_column("#", justify="right", style="muted")
-    table.add_column("step / script", overflow="fold")
+    table.add_column("step / script", no_wrap=True)
     table.add_column("mode")
     table.add_column("reads ← from", overflow="fold")
     table.add_column("writes", overflow="fold")
