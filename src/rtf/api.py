@@ -29,6 +29,7 @@ from types import EllipsisType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 from rtf.build import Choices, Layout, build_script_spec, build_spec, default_choices
+from rtf.checks import holds_data
 from rtf.dag import Dag, closest, load_dag
 from rtf.discovery import (
     Discovery,
@@ -615,7 +616,7 @@ class InteractiveRuntimeTestingFactory:
                 continue
             if not value.exists():
                 problems.append(f"input {name!r}: path does not exist: {value}")
-            elif name in required_in and value.is_dir() and not _holds_data(value):
+            elif name in required_in and value.is_dir() and not holds_data(value):
                 problems.append(f"input {name!r}: folder is empty: {value}")
         return problems
 
@@ -964,15 +965,3 @@ def _str(value: Path | None) -> str | None:
 
 def _wire_dict(wire: Wire) -> dict[str, str]:
     return {"step": wire.step, "output": wire.output}
-
-
-def _holds_data(folder: Path) -> bool:
-    """Whether a folder holds at least one non-empty file (stops at the first one)."""
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            try:
-                if (Path(dirpath) / name).stat().st_size > 0:
-                    return True
-            except OSError:
-                continue
-    return False

@@ -200,6 +200,23 @@ def measure_output(path: Path) -> OutputStats:
     return OutputStats(path=str(path), files=files, bytes=size, nonempty=nonempty)
 
 
+def holds_data(path: Path) -> bool:
+    """True when ``path`` is a non-empty file, or a folder holding one at any depth.
+
+    Stops at the first non-empty file, so a large input folder costs little.
+    """
+    if path.is_file():
+        return path.stat().st_size > 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                if (Path(dirpath) / name).stat().st_size > 0:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
 def snapshot_inputs(paths: Mapping[str, Path]) -> dict[str, Snapshot]:
     """Size and modification time of every file under each input (a file or a folder)."""
     return {

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rtf.checks import holds_data
 from rtf.errors import InputError
 from rtf.prefill import Wire
 from rtf.prompts import MissingAnswer, Prompter, Validator
@@ -240,20 +241,6 @@ def show_path(path: str | Path) -> str:
     return str(p) if rel.startswith(os.path.join("..", "..")) else rel
 
 
-def has_data(path: Path) -> bool:
-    """True when ``path`` is a non-empty file, or a folder holding one (at any depth)."""
-    if path.is_file():
-        return path.stat().st_size > 0
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                if (Path(dirpath) / name).stat().st_size > 0:
-                    return True
-            except OSError:
-                continue
-    return False
-
-
 def check_input_path(text: str) -> bool | str:
     """An input must exist and hold data."""
     if not text.strip():
@@ -261,7 +248,7 @@ def check_input_path(text: str) -> bool | str:
     p = expand(text)
     if not p.exists():
         return f"no such file or folder: {text.strip()}"
-    if not has_data(p):
+    if not holds_data(p):
         return f"{text.strip()} is empty: put some test data in it"
     return True
 
