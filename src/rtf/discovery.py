@@ -106,30 +106,45 @@ class Discovery:
         return self.dag.nearest(step, self.scripts)
 
 
+class ConfigIndex:
+    """Node → config lookups by the three rules of SPEC 2.3, each in constant time."""
+
+    def __init__(self, dag: Dag, config: PipelineConfig) -> None:
+        self.config = config
+        self.nodes = frozenset(dag.nodes)
+        self.by_lower: dict[str, list[str]] = {}
+        for name in config.steps:
+            self.by_lower.setdefault(name.lower(), []).append(name)
+        # A config whose name matches a DAG node (in any case) belongs to that node.
+        taken = {n.lower() for n in dag.nodes}
+        self.by_class: dict[str, list[str]] = {}
+        for name, step in config.steps.items():
+            if name.lower() in taken or step.class_name is None or step.job_type is None:
+                continue
+            key = f"{step.class_name.removesuffix('Config')}_{step.job_type}".lower()
+            self.by_class.setdefault(key, []).append(name)
+
+    def resolve(self, node: str) -> StepConfig | None:
+        steps = self.config.steps
+        if node in steps:
+            return steps[node]
+        # A config named exactly after another node is that node's config, never this one's.
+        lowered = [
+            n for n in self.by_lower.get(node.lower(), []) if n == node or n not in self.nodes
+        ]
+        if len(lowered) == 1:
+            return steps[lowered[0]]
+        if len(lowered) > 1:
+            raise _two_candidates(self.config, node, lowered)
+        by_class = self.by_class.get(node.lower(), [])
+        if len(by_class) > 1:
+            raise _two_candidates(self.config, node, by_class)
+        return steps[by_class[0]] if by_class else None
+
+
 def resolve_config(node: str, dag: Dag, config: PipelineConfig) -> StepConfig | None:
     """Find the config of a DAG node by the three rules of SPEC 2.3, or None."""
-    steps = config.steps
-    if node in steps:
-        return steps[node]
-    # A config named exactly after another node is that node's config, never this one's.
-    others = set(dag.nodes) - {node}
-    lowered = [n for n in steps if n.lower() == node.lower() and n not in others]
-    if len(lowered) == 1:
-        return steps[lowered[0]]
-    if len(lowered) > 1:
-        raise _two_candidates(config, node, lowered)
-    # A config whose name matches a DAG node (in any case) belongs to that node.
-    taken = {n.lower() for n in dag.nodes}
-    by_class: list[str] = []
-    for name, step in steps.items():
-        if name.lower() in taken or step.class_name is None or step.job_type is None:
-            continue
-        base = step.class_name.removesuffix("Config")
-        if f"{base}_{step.job_type}".lower() == node.lower():
-            by_class.append(name)
-    if len(by_class) > 1:
-        raise _two_candidates(config, node, by_class)
-    return steps[by_class[0]] if by_class else None
+    return ConfigIndex(dag, config).resolve(node)
 
 
 def _two_candidates(config: PipelineConfig, node: str, names: Sequence[str]) -> InputError:
@@ -315,10 +330,11 @@ def find_scripts(
 
     finder = FileFinder(config.path, source_roots, cwd or Path.cwd())
     order = dag.topological_order()
+    index = ConfigIndex(dag, config)
     scripts: dict[str, ScriptInfo] = {}
     skipped: dict[str, SkippedNode] = {}
     for node in order:
-        step = resolve_config(node, dag, config)
+        step = index.resolve(node)
         if step is None:
             hint = ""
             from rtf.dag import closest

@@ -68,7 +68,9 @@ def _safe_loader() -> Any:
 
         merge_tag = "tag:yaml.org,2002:merge"
 
-        class StrictSafeLoader(yaml.SafeLoader):
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
+
+        class StrictSafeLoader(base):  # type: ignore[misc,valid-type]
             def construct_mapping(self, node: Any, deep: bool = False) -> Any:
                 if isinstance(node, yaml.MappingNode):
                     seen: dict[Any, int] = {}
