@@ -1,6 +1,8 @@
 """Run one pipeline script inside the pipeline's own Python; rtf starts this file by path.
 
-Usage: ``python _launcher.py REQUEST.json``
+Usage: ``python _launcher.py REQUEST.json`` (run one script), or ``python _launcher.py --serve``
+(a fork server: reads one JSON job a line on stdin and runs each in a forked child, see
+:func:`serve`).
 
 This file must stay importable by any Python 3.8 or newer with nothing but the standard
 library: it runs in the pipeline's virtual environment, where rtf is not installed. It never
@@ -33,18 +35,28 @@ if __name__ == "__main__":  # pragma: no cover - exercised through real subproce
     # standard-library or pipeline modules.
     _drop_own_folder()
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
-import runpy  # noqa: E402
-import traceback  # noqa: E402
-from collections.abc import Mapping, Sequence  # noqa: E402
-from types import TracebackType  # noqa: E402
-from typing import Any  # noqa: E402
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs start-up time in every step
+    from collections.abc import Mapping, Sequence
+    from types import TracebackType
+    from typing import Any
 
 _THIS_FILE = os.path.normcase(os.path.realpath(__file__))
-_RUNPY_FILE = os.path.normcase(os.path.realpath(runpy.__file__))
+_BASE_PATH = list(sys.path)  # before any script's folder is added
+
+
+def _import_std(name: str) -> None:
+    """Import a standard-library module late, without a script's folder shadowing it."""
+    if name in sys.modules:
+        return
+    saved = list(sys.path)
+    sys.path[:] = _BASE_PATH
+    try:
+        __import__(name)
+    finally:
+        sys.path[:] = saved
 
 
 class _Request:
@@ -109,7 +121,11 @@ def _is_machinery(filename: str) -> bool:
     if filename.startswith("<frozen "):
         return True
     real = os.path.normcase(os.path.realpath(filename))
-    return real in (_THIS_FILE, _RUNPY_FILE)
+    if real == _THIS_FILE:
+        return True
+    runpy = sys.modules.get("runpy")  # only imported when a cli-mode script ran through it
+    runpy_file = getattr(runpy, "__file__", None)
+    return bool(runpy_file) and real == os.path.normcase(os.path.realpath(str(runpy_file)))
 
 
 def _trimmed(tb: TracebackType | None) -> TracebackType | None:
@@ -122,6 +138,9 @@ def _trimmed(tb: TracebackType | None) -> TracebackType | None:
 
 def _location(exc: BaseException, script_path: str) -> str | None:
     """``file:line`` of the deepest frame in the script, else in its folder, else anywhere."""
+    _import_std("traceback")
+    import traceback
+
     script = os.path.normcase(os.path.realpath(script_path))
     folder = os.path.dirname(script)
     if (
@@ -154,6 +173,9 @@ def _location(exc: BaseException, script_path: str) -> str | None:
 
 def describe_error(exc: BaseException, script_path: str) -> dict[str, Any]:
     """The ``error`` object of the result file for an exception the script raised."""
+    _import_std("traceback")
+    import traceback
+
     try:
         message = str(exc)
     except Exception:  # a broken __str__ must not hide the error itself
@@ -194,6 +216,9 @@ def _configure_logging() -> None:
 
 
 def _run_main(request: _Request) -> None:
+    import argparse
+    import importlib.util
+
     name = _module_name(request.script_path)
     spec = importlib.util.spec_from_file_location(name, request.script_path)
     if spec is None or spec.loader is None:
@@ -219,6 +244,8 @@ def _run_main(request: _Request) -> None:
 def _run_cli(request: _Request) -> None:
     args = build_cli_args(request.job_args, request.cli_flags, request.switch_flags)
     sys.argv = [request.script_path, *args]
+    import runpy
+
     runpy.run_path(request.script_path, run_name="__main__")
 
 
@@ -232,8 +259,10 @@ def _write_result(path: str, result: Mapping[str, Any]) -> None:
 
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):  # a closed or replaced stream: nothing to flush
+        try:  # noqa: SIM105 - contextlib would cost start-up time
             stream.flush()
+        except Exception:  # a closed or replaced stream: nothing to flush
+            pass
 
 
 def _exit_status(exc: SystemExit) -> int:
@@ -243,13 +272,17 @@ def _exit_status(exc: SystemExit) -> int:
         return 0
     if isinstance(code, int):
         return code
-    with contextlib.suppress(Exception):  # stderr gone: the code is still 1
+    try:  # noqa: SIM105 - contextlib would cost start-up time
         sys.stderr.write(f"{code}\n")
+    except Exception:  # stderr gone: the code is still 1
+        pass
     return 1
 
 
 def run_request(request: _Request) -> dict[str, Any]:
     """Set up the process for the script, run it, and describe how it ended."""
+    for name in ("argparse", "importlib.util") if request.mode == "main" else ("runpy",):
+        _import_std(name)  # before the script's folder goes on sys.path
     sys.path[0:0] = request.sys_path
     os.environ.update(request.environ_vars)
     sys.argv = [request.script_path]
@@ -277,14 +310,30 @@ def run_request(request: _Request) -> dict[str, Any]:
     else:
         return {"status": "ok", "exit_code": 0, "error": None}
     _flush()
-    with contextlib.suppress(Exception):  # the script may have closed or replaced stderr
+    try:  # noqa: SIM105 - contextlib would cost start-up time
         sys.stderr.write(error["traceback"] or f"{error['type']}\n")
+    except Exception:  # the script may have closed or replaced stderr
+        pass
     return {"status": "exception", "exit_code": code, "error": error}
+
+
+def _run_and_record(request: _Request) -> int:
+    """Run the request, write its result file, and return the process exit code."""
+    result = run_request(request)
+    _flush()
+    try:
+        _write_result(request.result_path, result)
+    except OSError as exc:
+        sys.stderr.write(f"rtf launcher: cannot write {request.result_path}: {exc}\n")
+    _flush()
+    return int(result["exit_code"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the request named on the command line; returns the process exit code."""
     words = list(sys.argv[1:] if argv is None else argv)
+    if words == ["--serve"]:
+        return serve()
     if len(words) != 1:
         sys.stderr.write("usage: _launcher.py REQUEST.json\n")
         return 2
@@ -294,14 +343,128 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         sys.stderr.write(f"rtf launcher: cannot read the request {words[0]}: {exc}\n")
         return 2
-    result = run_request(request)
-    _flush()
+    return _run_and_record(request)
+
+
+# --- the fork server ----------------------------------------------------------------------
+
+
+def _send(fd: int, message: Mapping[str, Any]) -> None:
+    data = (json.dumps(message) + "\n").encode("utf-8")
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _exit_code(status: int) -> int:
+    """A wait status as a return code: the exit status, or minus the signal that ended it."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def _reap(pid: int) -> int:
+    """Wait for the child; kill what is left of its group before its id is released."""
+    import signal
+
     try:
-        _write_result(request.result_path, result)
-    except OSError as exc:
-        sys.stderr.write(f"rtf launcher: cannot write {request.result_path}: {exc}\n")
-    _flush()
-    return int(result["exit_code"])
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    except (AttributeError, OSError):  # no waitid here: the group is killed by the caller
+        pass
+    else:
+        try:  # noqa: SIM105 - contextlib would cost start-up time
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:  # the group is empty already
+            pass
+    _, status = os.waitpid(pid, 0)
+    return _exit_code(status)
+
+
+def _end_child(code: int) -> None:
+    """End the forked child as Python's own exit would, without tearing the interpreter down.
+
+    Waiting for the script's threads, the ``atexit`` functions and flushing are what an exit
+    does that anyone can see; the tear-down itself only frees memory (and costs milliseconds).
+    """
+    try:
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            threading._shutdown()
+        import atexit
+
+        atexit._run_exitfuncs()
+    finally:
+        _flush()
+        os._exit(code & 0xFF)
+
+
+def _child(request: _Request, env: Mapping[str, str], cwd: str, log: str) -> None:
+    """In the forked child: become the step's process, run its script, and exit."""
+    import signal
+
+    try:
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
+        os.chdir(cwd)
+        fd = os.open(log, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        os.environ.clear()
+        os.environ.update(env)
+    except BaseException as exc:  # never fall back into the server's loop
+        try:
+            os.write(2, f"rtf launcher: cannot set up the step: {exc}\n".encode())
+        finally:
+            os._exit(2)
+    code = 1
+    try:
+        code = _run_and_record(request)
+    finally:
+        _end_child(code)
+
+
+def serve() -> int:
+    """Fork one child per job read from stdin; returns at end of input (or in each child).
+
+    A job is one JSON line: ``{"request": {...}, "env": {...}, "cwd": "...", "log": "..."}``
+    where ``log`` is a FIFO (or file) the child sends its stdout and stderr to. The server
+    answers ``{"pid": N}`` once the child exists and ``{"pid": N, "status": S}`` when it ended
+    (``S`` as a return code: negative for a signal). Each child starts from the server's state,
+    which never holds script code: it runs in a session of its own, in ``cwd``, with exactly
+    ``env`` as its environment and stdin at end-of-file. Ctrl-C in a terminal does not reach
+    the server; rtf ends the steps itself and closes stdin to end the server.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("argparse", "importlib.util", "runpy", "traceback", "logging"):
+        _import_std(name)  # once here instead of once per step
+    proto_in, proto_out = os.dup(0), os.dup(1)  # not inherited by programs a script starts
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    jobs = os.fdopen(proto_in, "rb")
+    while True:
+        line = jobs.readline()
+        if not line:
+            return 0
+        try:
+            job = json.loads(line)
+            request = _Request(job["request"])
+            env = _str_map(job["env"])
+            cwd, log = str(job["cwd"]), str(job["log"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            _send(proto_out, {"error": f"bad job: {exc}"})
+            continue
+        _flush()
+        pid = os.fork()
+        if pid == 0:
+            jobs.close()
+            os.close(proto_out)
+            _child(request, env, cwd, log)  # never returns
+        _send(proto_out, {"pid": pid})
+        _send(proto_out, {"pid": pid, "status": _reap(pid)})
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through real subprocesses

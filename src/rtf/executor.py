@@ -92,6 +92,20 @@ class Executor(Protocol):
     def run(self, request: StepRequest, cancel: threading.Event) -> StepOutcome: ...
 
 
+EXECUTOR_ENV = "RTF_EXECUTOR"
+"""``local`` runs every step in a fresh interpreter (:class:`LocalExecutor`); anything else, or
+nothing, uses the fork servers (:class:`~rtf.forkserver.ForkServerExecutor`)."""
+
+
+def default_executor() -> Executor:
+    """The executor ``rtf run`` uses: fork servers, unless ``RTF_EXECUTOR=local``."""
+    if os.environ.get(EXECUTOR_ENV, "").strip().lower() == "local":
+        return LocalExecutor()
+    from rtf.forkserver import ForkServerExecutor
+
+    return ForkServerExecutor()
+
+
 def launcher_path() -> Path:
     """The launcher file shipped inside the installed package."""
     return Path(__file__).resolve().with_name("_launcher.py")

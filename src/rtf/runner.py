@@ -709,8 +709,7 @@ def run_spec(
     Ctrl-C returns the partial report with ``interrupted=True``. With ``dry_run`` nothing is
     written or run: every planned step is reported skipped (``dry run``).
     """
-    from rtf.checks import prepare_output_dirs
-    from rtf.report import build_run_report, save_report_json
+    from rtf.report import build_run_report
 
     observer = observer if observer is not None else NullObserver()
     plan = plan_run(spec, options)
@@ -732,9 +731,28 @@ def run_spec(
         return report
 
     if executor is None:
-        from rtf.executor import LocalExecutor
+        from rtf.executor import default_executor
 
-        executor = LocalExecutor()
+        executor = default_executor()
+    try:
+        return _run_planned(plan, run_id, started_at, started, executor, observer)
+    finally:
+        close = getattr(executor, "close", None)
+        if callable(close):
+            close()  # ends the fork servers, if the executor keeps any
+
+
+def _run_planned(
+    plan: RunPlan,
+    run_id: str,
+    started_at: str,
+    started: float,
+    executor: Executor,
+    observer: RunObserver,
+) -> RunReport:
+    from rtf.checks import prepare_output_dirs
+    from rtf.report import build_run_report, save_report_json
+
     run_dir = plan.workspace / "runs" / run_id
     if run_dir.exists():
         raise InputError(f"{run_dir}: a run with this id exists already")
