@@ -1233,3 +1233,28 @@ def test_analysis_is_plain_data_and_frozen() -> None:
     with pytest.raises(AttributeError):
         result.mode = "main"  # type: ignore[misc]
     assert result.mode == "cli"
+
+
+def test_analyze_many_in_worker_processes_matches_one_by_one(tmp_path: Path) -> None:
+    from rtf.analysis import PARALLEL_MIN_FILES, analyze_many
+
+    paths = []
+    for i in range(PARALLEL_MIN_FILES + 6):
+        path = tmp_path / f"s{i}.py"
+        path.write_text(
+            "import os\n"
+            "def main(input_paths, output_paths, environ_vars, job_args):\n"
+            f"    x = input_paths['IN_{i}']\n"
+            f"    os.environ.get('E_{i}', '{i}')\n"
+            "    return output_paths['out']\n"
+        )
+        paths.append(path)
+    paths.append(paths[0])  # a duplicate is analysed once
+    cache = tmp_path / "cache"
+    pooled = analyze_many(paths, cache, workers=2)
+    alone = {p: analyze_script(p) for p in paths}
+    assert pooled == alone
+    assert pooled[paths[3]].inputs[0].name == "IN_3"
+    # the workers filled the cache, and a second pass reads it back identically
+    assert len(list(cache.glob("*.json"))) == len(paths) - 1
+    assert analyze_many(paths, cache, workers=1) == alone

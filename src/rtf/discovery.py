@@ -326,13 +326,14 @@ def find_scripts(
     cache_dir: Path | None = None,
 ) -> Discovery:
     """Resolve every DAG node to a script or a skip reason, and analyse each script found."""
-    from rtf.analysis import analyze_script
+    from rtf.analysis import analyze_many
 
     finder = FileFinder(config.path, source_roots, cwd or Path.cwd())
     order = dag.topological_order()
     index = ConfigIndex(dag, config)
-    scripts: dict[str, ScriptInfo] = {}
     skipped: dict[str, SkippedNode] = {}
+    located: list[tuple[str, StepConfig, str, str, list[str], Path | None, list[str], list[Path]]]
+    located = []
     for node in order:
         step = index.resolve(node)
         if step is None:
@@ -357,9 +358,12 @@ def find_scripts(
             continue
         entry_field, entry_point = entry
         sd_fields = [v for _, v in _all_fields(step.fields, SOURCE_DIR_FIELDS)]
-        primary = sd_fields[0] if sd_fields else None
         path, tried, candidates = finder.find(entry_point, _with_project_root(step, sd_fields))
-        analysis = analyze_script(path, cache_dir=cache_dir) if path is not None else None
+        located.append((node, step, entry_field, entry_point, sd_fields, path, tried, candidates))
+    analyses = analyze_many([loc[5] for loc in located if loc[5] is not None], cache_dir)
+    scripts: dict[str, ScriptInfo] = {}
+    for node, step, entry_field, entry_point, sd_fields, path, tried, candidates in located:
+        analysis = analyses[path] if path is not None else None
         if entry_field == "inference_entry_point" and (
             analysis is None or not analysis.defines_main
         ):
@@ -380,7 +384,7 @@ def find_scripts(
             config=step,
             entry_point=entry_point,
             entry_point_field=entry_field,
-            source_dir=primary,
+            source_dir=sd_fields[0] if sd_fields else None,
             script_path=path,
             found=path is not None,
             tried=tried,
@@ -400,6 +404,7 @@ def find_scripts(
         elif analysis is not None:
             info.problems.extend(analysis.problems)
         scripts[node] = info
+    scripts = {n: scripts[n] for n in order if n in scripts}
     discovery = Discovery(dag, config, order, scripts, skipped, tuple(source_roots))
     from rtf.prefill import prefill_all
 
