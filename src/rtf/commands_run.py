@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from rtf.errors import ExitCode, Interrupted, UsageError
+from rtf.errors import ExitCode, InputError, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,6 +60,10 @@ def run_command(
     from rtf.runner import RunOptions, exit_code_of, plan_run, run_spec
     from rtf.spec import load_spec
 
+    if not spec.exists():
+        raise InputError.at(
+            spec, None, "spec file not found", hint="make one with: rtf wizard DAG CONFIG"
+        )
     loaded = load_spec(spec)
     options = RunOptions(
         only=list(only) or None,
