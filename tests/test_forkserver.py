@@ -417,7 +417,7 @@ def test_servers_ignore_ctrl_c_and_all_end_at_close(tmp_path: Path) -> None:
     for thread in threads:
         thread.join(30)
     servers = executor.server_pids()
-    assert len(servers) == 2
+    assert len(servers) == 1  # one server runs both steps at once
     for pid in servers:
         os.kill(pid, signal.SIGINT)
     check, out = report_step(tmp_path, 1)
@@ -431,6 +431,128 @@ def test_servers_ignore_ctrl_c_and_all_end_at_close(tmp_path: Path) -> None:
     assert run(executor, again).exit_code == 0
     assert len(executor.server_pids()) == 1
     executor.close()
+
+
+HOLDS_UNTIL_RELEASED = """
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def main(input_paths, output_paths, environ_vars, job_args):
+    if environ_vars.get("GRANDCHILD"):  # one more process in the step's group
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    Path(output_paths["out"]).write_text(repr({
+        "ppid": os.getppid(), "pid": os.getpid(), "pgid": os.getpgid(0),
+        "sid": os.getsid(0), "cwd": os.getcwd(), "mine": os.environ.get("MINE"),
+    }))
+    Path(environ_vars["READY"]).write_text(str(os.getpid()))
+    while not Path(environ_vars["RELEASE"]).exists():
+        time.sleep(0.01)
+"""
+
+
+def holding_step(
+    tmp_path: Path, n: int, grandchild: bool = False
+) -> tuple[StepRequest, Path, Path]:
+    script = write_script(tmp_path / "scripts", "holds.py", HOLDS_UNTIL_RELEASED)
+    out, ready = tmp_path / f"held{n}.txt", tmp_path / f"ready{n}"
+    request = make_request(
+        tmp_path,
+        script,
+        output_paths={"out": str(out)},
+        environ_vars={
+            "MINE": str(n),
+            "READY": str(ready),
+            "RELEASE": str(tmp_path / "go"),
+            "GRANDCHILD": "1" if grandchild else "",
+        },
+        workdir=tmp_path / "work" / f"h{n}",
+        log_path=tmp_path / "logs" / f"h{n}.log",
+    )
+    return request, out, ready
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of a process group, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def run_in_threads(
+    executor: ForkServerExecutor, requests: list[StepRequest]
+) -> tuple[list[threading.Thread], dict[int, StepOutcome]]:
+    outcomes: dict[int, StepOutcome] = {}
+
+    def one(n: int) -> None:
+        outcomes[n] = run(executor, requests[n])
+
+    threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    return threads, outcomes
+
+
+def test_one_server_runs_two_steps_at_once(executor: ForkServerExecutor, tmp_path: Path) -> None:
+    steps = [holding_step(tmp_path, n) for n in range(2)]
+    threads, outcomes = run_in_threads(executor, [request for request, _, _ in steps])
+    for _, _, ready in steps:  # both are running at the same time
+        wait_for_file(ready)
+    (server,) = executor.server_pids()
+    (tmp_path / "go").touch()
+    for thread in threads:
+        thread.join(30)
+    assert [(outcomes[n].ending, outcomes[n].exit_code) for n in range(2)] == [("exited", 0)] * 2
+    one, two = (read_report(out) for _, out, _ in steps)
+    assert one["ppid"] == two["ppid"] == server
+    assert one["pid"] != two["pid"]
+    for n, step in enumerate((one, two)):
+        assert step["pid"] == step["pgid"] == step["sid"]
+        assert step["mine"] == str(n)
+        assert step["cwd"] == str(tmp_path / "work" / f"h{n}")
+    assert executor.fallbacks == 0
+    assert executor.server_pids() == [server]
+
+
+def test_a_server_killed_under_two_steps_fails_both_then_a_new_one_serves(
+    executor: ForkServerExecutor, tmp_path: Path
+) -> None:
+    steps = [holding_step(tmp_path, n, grandchild=True) for n in range(2)]
+    threads, outcomes = run_in_threads(executor, [request for request, _, _ in steps])
+    step_pids = [int(wait_for_file(ready)) for _, _, ready in steps]
+    (server,) = executor.server_pids()
+    members = {pid: group_members(pid) for pid in step_pids}
+    assert all(len(group) == 2 for group in members.values())  # the step and its grandchild
+    os.kill(server, signal.SIGKILL)
+    for thread in threads:
+        thread.join(30)
+    try:
+        for n in range(2):
+            assert outcomes[n].ending == "launch_failed"
+            assert outcomes[n].error is not None and "fork server" in outcomes[n].error.message
+        # the steps and everything in their groups are gone (zombies left to init count)
+        assert all(gone_within(pid) for group in members.values() for pid in group)
+        assert all(group_members(pid) == [] for pid in step_pids)
+    finally:
+        for pid in [pid for group in members.values() for pid in group]:
+            kill_quietly(pid)
+    assert executor.server_pids() == []
+    after, out = report_step(tmp_path, 9)
+    assert run(executor, after).exit_code == 0
+    (new_server,) = executor.server_pids()
+    assert new_server != server and read_report(out)["ppid"] == new_server
+    assert executor.fallbacks == 0
 
 
 def test_missing_python_falls_back_to_the_local_message(

@@ -208,6 +208,7 @@ def _configure_logging() -> None:
     configured, does not run; without this its ``logger.info`` lines would be lost. A script
     that configured the root logger at import time keeps its own set-up.
     """
+    _import_std("logging")
     import logging
 
     root = logging.getLogger()
@@ -350,9 +351,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _send(fd: int, message: Mapping[str, Any]) -> None:
+    """One JSON line to rtf; lost quietly if rtf is gone (its steps are still reaped)."""
     data = (json.dumps(message) + "\n").encode("utf-8")
-    while data:
-        data = data[os.write(fd, data) :]
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError:  # rtf ended: nobody reads the answers any more
+        pass
 
 
 def _exit_code(status: int) -> int:
@@ -362,21 +367,31 @@ def _exit_code(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
-def _reap(pid: int) -> int:
-    """Wait for the child; kill what is left of its group before its id is released."""
+def _next_ended() -> tuple[int, int] | None:
+    """Reap one ended child, if any, as ``(pid, return code)``; never blocks.
+
+    The child is first seen without being reaped, so what is left of its process group is
+    killed while the group id is still reserved for it; then it is reaped.
+    """
     import signal
 
+    waitid = getattr(os, "waitid", None)
     try:
-        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-    except (AttributeError, OSError):  # no waitid here: the group is killed by the caller
-        pass
-    else:
+        if waitid is None:  # no waitid here: the group is killed by the caller
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            return (pid, _exit_code(status)) if pid else None
+        info = waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        if info is None or not info.si_pid:
+            return None
+        pid = info.si_pid
         try:  # noqa: SIM105 - contextlib would cost start-up time
             os.killpg(pid, signal.SIGKILL)
         except OSError:  # the group is empty already
             pass
-    _, status = os.waitpid(pid, 0)
-    return _exit_code(status)
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # no children at all
+        return None
+    return pid, _exit_code(status)
 
 
 def _end_child(code: int) -> None:
@@ -397,11 +412,17 @@ def _end_child(code: int) -> None:
         os._exit(code & 0xFF)
 
 
-def _child(request: _Request, env: Mapping[str, str], cwd: str, log: str) -> None:
+def _child(
+    request: _Request, env: Mapping[str, str], cwd: str, log: str, server_fds: Sequence[int]
+) -> None:
     """In the forked child: become the step's process, run its script, and exit."""
     import signal
 
     try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in server_fds:
+            os.close(fd)
         os.setsid()
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh interpreter
         os.chdir(cwd)
@@ -423,48 +444,97 @@ def _child(request: _Request, env: Mapping[str, str], cwd: str, log: str) -> Non
         _end_child(code)
 
 
-def serve() -> int:
-    """Fork one child per job read from stdin; returns at end of input (or in each child).
+def _on_child_ended(signum: int, frame: Any) -> None:
+    """Nothing to do in the handler: the wake-up fd tells the loop to reap."""
 
-    A job is one JSON line: ``{"request": {...}, "env": {...}, "cwd": "...", "log": "..."}``
-    where ``log`` is a FIFO (or file) the child sends its stdout and stderr to. The server
-    answers ``{"pid": N}`` once the child exists and ``{"pid": N, "status": S}`` when it ended
-    (``S`` as a return code: negative for a signal). Each child starts from the server's state,
-    which never holds script code: it runs in a session of its own, in ``cwd``, with exactly
-    ``env`` as its environment and stdin at end-of-file. Ctrl-C in a terminal does not reach
-    the server; rtf ends the steps itself and closes stdin to end the server.
+
+def serve() -> int:
+    """Fork one child per job read from stdin, several at once; returns at end of input.
+
+    A job is one JSON line: ``{"id": I, "request": {...}, "env": {...}, "cwd": "...",
+    "log": "..."}`` where ``log`` is a FIFO (or file) the child sends its stdout and stderr to.
+    The server answers ``{"id": I, "pid": N}`` once the child exists (``{"id": I, "error":
+    "..."}`` if it cannot be started) and ``{"id": I, "pid": N, "status": S}`` when it ended
+    (``S`` as a return code: negative for a signal); answers for different jobs interleave.
+    Each child starts from the server's state, which never holds script code: it runs in a
+    session of its own, in ``cwd``, with exactly ``env`` as its environment and stdin at
+    end-of-file. Ctrl-C in a terminal does not reach the server; rtf ends the steps itself and
+    closes stdin to end the server, which returns once its running children have ended.
+    Only what this loop needs is imported up front; what steps use (``argparse``, ``logging``,
+    ``traceback``...) is imported once the server is first idle, and until then by each child.
     """
+    import select
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in ("argparse", "importlib.util", "runpy", "traceback", "logging"):
-        _import_std(name)  # once here instead of once per step
     proto_in, proto_out = os.dup(0), os.dup(1)  # not inherited by programs a script starts
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
-    jobs = os.fdopen(proto_in, "rb")
-    while True:
-        line = jobs.readline()
-        if not line:
-            return 0
-        try:
-            job = json.loads(line)
-            request = _Request(job["request"])
-            env = _str_map(job["env"])
-            cwd, log = str(job["cwd"]), str(job["log"])
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            _send(proto_out, {"error": f"bad job: {exc}"})
+    wake_in, wake_out = os.pipe()
+    os.set_blocking(wake_in, False)
+    os.set_blocking(wake_out, False)
+    signal.signal(signal.SIGCHLD, _on_child_ended)
+    signal.set_wakeup_fd(wake_out)
+    server_fds = (proto_in, proto_out, wake_in, wake_out)
+    running: dict[int, Any] = {}  # child pid -> job id
+    pending = b""
+    more = True
+    warm = False
+    while more or running:
+        # The timeout only guards against a lost wake-up; SIGCHLD normally ends the wait.
+        watched = [proto_in, wake_in] if more else [wake_in]
+        ready, _, _ = select.select(watched, [], [], 1.0 if warm else 0.0)
+        if not ready and not warm:
+            # Idle for the first time: import what steps use, once here instead of in each
+            # child. Not before, so the first steps are not kept waiting for it.
+            for name in ("argparse", "importlib.util", "runpy", "traceback", "logging"):
+                _import_std(name)
+            warm = True
             continue
-        _flush()
-        pid = os.fork()
-        if pid == 0:
-            jobs.close()
-            os.close(proto_out)
-            _child(request, env, cwd, log)  # never returns
-        _send(proto_out, {"pid": pid})
-        _send(proto_out, {"pid": pid, "status": _reap(pid)})
+        if wake_in in ready:
+            try:
+                while os.read(wake_in, 512):
+                    pass
+            except BlockingIOError:
+                pass
+        ended = _next_ended() if running else None
+        while ended is not None:
+            pid, code = ended
+            if pid in running:
+                _send(proto_out, {"id": running.pop(pid), "pid": pid, "status": code})
+            ended = _next_ended() if running else None
+        if proto_in not in ready:
+            continue
+        chunk = os.read(proto_in, 65536)
+        if not chunk:
+            more = False
+            continue
+        pending += chunk
+        while b"\n" in pending:
+            line, _, pending = pending.partition(b"\n")
+            job_id = None
+            try:
+                job = json.loads(line)
+                job_id = job.get("id")
+                request = _Request(job["request"])
+                env = _str_map(job["env"])
+                cwd, log = str(job["cwd"]), str(job["log"])
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                _send(proto_out, {"id": job_id, "error": f"bad job: {exc}"})
+                continue
+            _flush()
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                _send(proto_out, {"id": job_id, "error": f"cannot fork: {exc}"})
+                continue
+            if pid == 0:
+                _child(request, env, cwd, log, server_fds)  # never returns
+            running[pid] = job_id
+            _send(proto_out, {"id": job_id, "pid": pid})
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through real subprocesses
