@@ -133,6 +133,32 @@ def build_launch_request(request: StepRequest, result_path: Path) -> dict[str, A
     }
 
 
+def step_env(request: StepRequest) -> dict[str, str]:
+    """The environment a step's process gets: rtf's own, the step's env vars, unbuffered output."""
+    env = dict(os.environ)
+    env.update({str(k): str(v) for k, v in request.environ_vars.items()})
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def write_step_files(request: StepRequest) -> tuple[Path, dict[str, Any]]:
+    """Create the step's working and log folders and write its launch request.
+
+    Returns (the request file, its payload); any stale result file is removed first, so a
+    result read after the step is this run's. Raises OSError when the folders cannot be made.
+    """
+    workdir = Path(request.workdir).absolute()  # the script runs there: no relative paths
+    workdir.mkdir(parents=True, exist_ok=True)
+    Path(request.log_path).parent.mkdir(parents=True, exist_ok=True)
+    result_file = workdir / RESULT_NAME
+    result_file.unlink(missing_ok=True)
+    payload = build_launch_request(request, result_file)
+    request_file = workdir / REQUEST_NAME
+    request_file.write_text(json.dumps(payload, default=str), encoding="utf-8")
+    return request_file, payload
+
+
 def read_result(path: Path) -> tuple[bool, StepError | None]:
     """Read the launcher's result file: (found, error). A missing or corrupt file is not found."""
     try:
@@ -291,16 +317,11 @@ class LocalExecutor:
     def run(self, request: StepRequest, cancel: threading.Event) -> StepOutcome:
         """Run one script to its end, its timeout, or ``cancel``; never raises for the script."""
         started = time.monotonic()
-        workdir = Path(request.workdir).absolute()  # the script runs there: no relative paths
+        workdir = Path(request.workdir).absolute()
         log_path = Path(request.log_path)
-        request_file = workdir / REQUEST_NAME
         result_file = workdir / RESULT_NAME
         try:
-            workdir.mkdir(parents=True, exist_ok=True)
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            result_file.unlink(missing_ok=True)
-            payload = build_launch_request(request, result_file)
-            request_file.write_text(json.dumps(payload, default=str), encoding="utf-8")
+            request_file, _ = write_step_files(request)
             log = open(log_path, "wb", buffering=0)  # noqa: SIM115 - closed below
         except OSError as exc:
             message = f"cannot prepare the working folder {workdir}: {exc.strerror or exc}"
@@ -310,10 +331,7 @@ class LocalExecutor:
             log.close()
             return StepOutcome("interrupted", None, time.monotonic() - started, None, log_path)
 
-        env = dict(os.environ)
-        env.update({str(k): str(v) for k, v in request.environ_vars.items()})
-        env["PYTHONUNBUFFERED"] = "1"
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env = step_env(request)
         try:
             proc = subprocess.Popen(
                 [request.python, str(self.launcher), str(request_file)],

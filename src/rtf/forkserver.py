@@ -37,7 +37,6 @@ from typing import IO, Any
 
 from rtf.executor import (
     _ENDING_NOTES,
-    REQUEST_NAME,
     RESULT_NAME,
     Ending,
     LocalExecutor,
@@ -46,9 +45,10 @@ from rtf.executor import (
     StepRequest,
     _LogPump,
     _signal_group,
-    build_launch_request,
     launcher_path,
     read_result,
+    step_env,
+    write_step_files,
 )
 
 FIFO_NAME = ".rtf-log.fifo"
@@ -189,15 +189,6 @@ class _Server:
                 self._stdout.close()
 
 
-def _step_env(request: StepRequest) -> dict[str, str]:
-    """The environment the step's process gets, built as the local executor builds it."""
-    env = dict(os.environ)
-    env.update({str(k): str(v) for k, v in request.environ_vars.items()})
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
 def _server_key(python: str, env: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
     return python, tuple(sorted((k, v) for k, v in env.items() if k.startswith(_INTERPRETER_VARS)))
 
@@ -278,17 +269,12 @@ class ForkServerExecutor:
         started = time.monotonic()
         workdir = Path(request.workdir).absolute()
         log_path = Path(request.log_path)
-        result_file = workdir / RESULT_NAME
         fifo = workdir / FIFO_NAME
         try:
-            workdir.mkdir(parents=True, exist_ok=True)
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            result_file.unlink(missing_ok=True)
+            # The same request file as the local executor's: the step can be rerun by hand.
+            _, payload = write_step_files(request)
             fifo.unlink(missing_ok=True)
             os.mkfifo(fifo)
-            # The same request file as the local executor's: the step can be rerun by hand.
-            payload = build_launch_request(request, result_file)
-            (workdir / REQUEST_NAME).write_text(json.dumps(payload, default=str), "utf-8")
             log = open(log_path, "wb", buffering=0)  # noqa: SIM115 - closed by _run_on
         except OSError:  # the local executor reports what is wrong with the folder
             with contextlib.suppress(OSError):
@@ -299,7 +285,7 @@ class ForkServerExecutor:
             fifo.unlink(missing_ok=True)
             return StepOutcome("interrupted", None, time.monotonic() - started, None, log_path)
 
-        env = _step_env(request)
+        env = step_env(request)
         key = _server_key(request.python, env)
         try:
             server = self._checkout(key, env)
